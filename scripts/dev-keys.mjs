@@ -39,7 +39,7 @@ if (!existsSync(varsFile)) {
     `AUTH_JWKS='${jwks}'`,
     `DATA_KEYS='dev1:${k()}'`,
     `DATA_KEY_ACTIVE='dev1'`,
-    `AUDIT_SIGNING_KEY='${audit.kid}:${audit.seed}'`,
+    `AUDIT_SIGNING_KEY='${audit.seed}'`,
     `ROOM_NAME_KEY='${k()}'`,
   ];
   writeFileSync(varsFile, lines.join('\n') + '\n', { mode: 0o600 });

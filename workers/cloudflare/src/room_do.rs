@@ -1,14 +1,449 @@
 //! The per-order `ChatRoom` Durable Object (SQLite-backed).
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+//!
+//! A thin adapter: it rebuilds the verified principal the front Worker passed in, opens the
+//! room's SQLite store, and runs the core [`Room`] for each request, frame and alarm. Live
+//! sockets use the hibernation API; everything a socket needs lives in its attachment.
+
+use crate::audit_sink;
+use crate::config::Config;
+use crate::internal::{self, Forwarded};
+use crate::seams::{RoomSealer, Scanner};
+use crate::store::SqlRoomStore;
+use rxroom_core::api::ErrorCode;
+use rxroom_core::claims::{grant_emergency_access, EmergencyReason, EmergencyRequest};
+use rxroom_core::ids::{OrderId, Role};
+use rxroom_core::room::live::{
+    accept_frame, check_socket, ClientFrame, Close, FrameVerdict, ServerFrame, SocketAttachment,
+};
+use rxroom_core::room::{
+    AlarmOutcome, Caller, CreateRoom, FinishArchive, HistoryQuery, MarkRead, Room, RoomError,
+    RoomStore, SendMessage,
+};
+use serde::{Deserialize, Serialize};
+use std::rc::Rc;
+use worker::{
+    durable_object, Date, DurableObject, Env, Request, Response, Result, State, WebSocket,
+    WebSocketIncomingMessage, WebSocketPair,
+};
 
 /// One chat room per delivery order.
 #[allow(missing_debug_implementations)] // reason: holds platform handles without Debug
 #[durable_object]
 pub struct ChatRoom {
-    #[allow(dead_code)] // reason: used by the room routes
     state: State,
-    #[allow(dead_code)] // reason: used by the room routes
     env: Env,
+}
+
+/// The sub-protocol a browser or app offers and the server selects (never the token).
+pub const WS_PROTOCOL: &str = "rxroom.v1";
+
+fn now_ms() -> u64 {
+    Date::now().as_millis()
+}
+
+#[derive(Deserialize)]
+struct EmergencyBody {
+    reason: String,
+    note: String,
+    #[serde(default)]
+    duration_secs: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct GrantView {
+    reason: &'static str,
+    expires_at_ms: u64,
+}
+
+impl ChatRoom {
+    fn config(&self) -> std::result::Result<Rc<Config>, RoomError> {
+        Config::get(&self.env).map_err(|_| RoomError::Store(rxroom_core::room::StoreError::Unavailable))
+    }
+
+    /// Runs `f` over the room's store with the real scanner and sealer.
+    fn with_room<T>(
+        &self,
+        cfg: &Config,
+        order: &OrderId,
+        now: u64,
+        f: impl FnOnce(&mut Room<'_, SqlRoomStore<'_>>) -> std::result::Result<T, RoomError>,
+    ) -> std::result::Result<T, RoomError> {
+        let mut store = SqlRoomStore::open(&self.state, cfg.region, order.clone(), &cfg.keyring, now)?;
+        let scanner = Scanner { redactor: &cfg.redactor, policy: &cfg.ingest };
+        let sealer = RoomSealer { keyring: &cfg.keyring, region: cfg.region, order };
+        let mut room = Room::new(&mut store, &scanner, &sealer, &cfg.room);
+        f(&mut room)
+    }
+
+    /// Whether `user` holds an unexpired emergency grant for this room.
+    fn emergency_active(&self, cfg: &Config, order: &OrderId, user: &str, now: u64) -> bool {
+        SqlRoomStore::open(&self.state, cfg.region, order.clone(), &cfg.keyring, now)
+            .and_then(|s| s.grant_expiry(user))
+            .map(|exp| exp.is_some_and(|e| e > now))
+            .unwrap_or(false)
+    }
+
+    async fn handle(&self, req: Request) -> std::result::Result<Response, RoomError> {
+        let cfg = self.config()?;
+        let now = now_ms();
+        let fwd = Forwarded::from_request(&req).map_err(|_| RoomError::InvalidRequest)?;
+        let order = fwd.order.clone();
+
+        if fwd.op == "live" {
+            return self.live_upgrade(&req, &cfg, &fwd, now).await;
+        }
+        let principal = fwd.principal().ok_or(RoomError::Unauthenticated)?;
+        let emergency = self.emergency_active(&cfg, &order, principal.user().as_str(), now);
+        let caller = Caller {
+            principal: &principal,
+            order: &order,
+            now_ms: now,
+            ip: fwd.ip.as_deref(),
+            emergency,
+        };
+        let body = fwd.body.as_slice();
+
+        let response = match fwd.op.as_str() {
+            "create" => {
+                let req: CreateRoom = internal::parse(body)?;
+                let view = self.with_room(&cfg, &order, now, |room| room.create(&caller, req))?;
+                internal::json(201, &view)
+            }
+            "view" => {
+                let view = self.with_room(&cfg, &order, now, |room| room.view(&caller))?;
+                internal::json(200, &view)
+            }
+            "send" => {
+                let msg: SendMessage = internal::parse(body)?;
+                let sent = self.with_room(&cfg, &order, now, |room| room.send(&caller, &msg))?;
+                if !sent.replay {
+                    self.fan_out(|role| sent.views.for_role(role).map(|v| ServerFrame::Message(v.clone())), None);
+                }
+                // TODO: push to `sent.push_to` participants without a live socket once the push
+                // issue lands (fixed PHI-free text, never SMS); until then offline users catch up
+                // through history or resume.
+                internal::json(if sent.replay { 200 } else { 201 }, &sent.ack)
+            }
+            "history" => {
+                let q: HistoryQuery = internal::parse_query(&fwd.query)?;
+                let page = self.with_room(&cfg, &order, now, |room| room.history(&caller, q))?;
+                internal::json(200, &page)
+            }
+            "delivered" => {
+                let view = self.with_room(&cfg, &order, now, |room| room.mark_delivered(&caller))?;
+                internal::json(200, &view)
+            }
+            "read" => {
+                let m: MarkRead = internal::parse(body)?;
+                let out = self.with_room(&cfg, &order, now, |room| room.mark_read(&caller, m))?;
+                if out.advanced {
+                    let frame = ServerFrame::Read(out.receipt.clone());
+                    self.fan_out(|_| Some(frame.clone()), None);
+                }
+                internal::json(200, &out.receipt)
+            }
+            "emergency" => {
+                let b: EmergencyBody = internal::parse(body)?;
+                let reason = EmergencyReason::from_name(&b.reason).ok_or(RoomError::InvalidRequest)?;
+                let duration_ms = b.duration_secs.unwrap_or(30 * 60).saturating_mul(1000);
+                let request = EmergencyRequest::new(reason, b.note, duration_ms);
+                let mut store =
+                    SqlRoomStore::open(&self.state, cfg.region, order.clone(), &cfg.keyring, now)?;
+                let meta = store.meta()?.ok_or(RoomError::Forbidden)?;
+                let (grant, draft) =
+                    grant_emergency_access(&principal, &order, &meta.tenant, meta.region, request, now)
+                        .map_err(|_| RoomError::Forbidden)?;
+                store.put_grant(principal.user().as_str(), grant.expires_at_ms())?;
+                store.append_audit(draft)?;
+                internal::json(
+                    201,
+                    &GrantView { reason: grant.reason().as_str(), expires_at_ms: grant.expires_at_ms() },
+                )
+            }
+            "export" => {
+                let body = crate::export::export_order(self, &cfg, &order, &caller).await?;
+                internal::text(200, body, "application/x-ndjson")
+            }
+            _ => Err(RoomError::InvalidRequest),
+        };
+        self.after_request(&cfg, &order, now).await;
+        response
+    }
+
+    /// The store for export and lifecycle code in sibling modules.
+    pub(crate) fn store<'k>(
+        &self,
+        cfg: &'k Config,
+        order: &OrderId,
+        now: u64,
+    ) -> std::result::Result<SqlRoomStore<'k>, RoomError> {
+        Ok(SqlRoomStore::open(&self.state, cfg.region, order.clone(), &cfg.keyring, now)?)
+    }
+
+    /// The region's archive bucket.
+    pub(crate) fn archive_bucket(&self) -> Result<worker::Bucket> {
+        self.env.bucket("ARCHIVE")
+    }
+
+    /// The region's audit bucket.
+    pub(crate) fn audit_bucket(&self) -> Result<worker::Bucket> {
+        self.env.bucket("AUDIT")
+    }
+
+    /// Flushes due audit segments and sets the next alarm.
+    async fn after_request(&self, cfg: &Config, order: &OrderId, now: u64) {
+        if let Ok(store) = self.store(cfg, order, now) {
+            let _ = audit_sink::flush(&store, cfg, &self.audit_bucket(), now, false).await;
+        }
+        self.schedule(cfg, order, now).await;
+    }
+
+    /// Sets the alarm to the earliest of: the room's next deadline, the earliest socket check,
+    /// the audit outbox's age limit.
+    async fn schedule(&self, cfg: &Config, order: &OrderId, now: u64) {
+        let mut next: Option<u64> = self
+            .with_room(cfg, order, now, |room| room.next_alarm_ms(now))
+            .ok()
+            .flatten();
+        for ws in self.state.get_websockets() {
+            if let Ok(Some(att)) = ws.deserialize_attachment::<SocketAttachment>() {
+                let t = att.next_check_ms(&cfg.room.live);
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        if let Ok(store) = self.store(cfg, order, now) {
+            if let Ok(Some(t)) = audit_sink::next_flush_ms(&store) {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        if let Some(t) = next {
+            let at = t.max(now.saturating_add(1));
+            let _ = self.state.storage().set_alarm(at as i64).await;
+        }
+    }
+
+    /// Sends `frame_for(role)` to every authenticated socket except `skip`.
+    fn fan_out(&self, frame_for: impl Fn(Role) -> Option<ServerFrame>, skip: Option<&WebSocket>) {
+        for ws in self.state.get_websockets() {
+            if skip.is_some_and(|s| s == &ws) {
+                continue;
+            }
+            let Ok(Some(att)) = ws.deserialize_attachment::<SocketAttachment>() else { continue };
+            let Some(auth) = att.auth.as_ref() else { continue };
+            if let Some(frame) = frame_for(auth.role()) {
+                let _ = ws.send_with_str(frame.to_json());
+            }
+        }
+    }
+
+    async fn live_upgrade(
+        &self,
+        req: &Request,
+        cfg: &Config,
+        fwd: &Forwarded,
+        now: u64,
+    ) -> std::result::Result<Response, RoomError> {
+        let order = &fwd.order;
+        let mut att = SocketAttachment::new(now, &cfg.room.live);
+        let mut opening: Vec<ServerFrame> = Vec::new();
+        if let Some(principal) = fwd.principal() {
+            let caller = Caller { principal: &principal, order, now_ms: now, ip: fwd.ip.as_deref(), emergency: false };
+            let last_seen: u64 = fwd.query_value("last_seq").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let (last_seq, page) = self.with_room(cfg, order, now, |room| {
+                room.check_live(&caller)?;
+                let page = room.missed(&caller, last_seen)?;
+                Ok((room.view(&caller)?.last_seq, page))
+            })?;
+            att.authenticate(&principal, fwd.ip.as_deref(), now);
+            opening.push(ServerFrame::Ready { last_seq });
+            opening.extend(page.messages.into_iter().map(ServerFrame::Message));
+        }
+        let _ = req;
+        let pair = WebSocketPair::new().map_err(|_| RoomError::Encoding)?;
+        self.state.accept_web_socket(&pair.server);
+        pair.server.serialize_attachment(&att).map_err(|_| RoomError::Encoding)?;
+        for frame in opening {
+            let _ = pair.server.send_with_str(frame.to_json());
+        }
+        self.schedule(cfg, order, now).await;
+        let resp = Response::from_websocket(pair.client).map_err(|_| RoomError::Encoding)?;
+        let headers = worker::Headers::new();
+        if fwd.offered_protocol {
+            let _ = headers.set("sec-websocket-protocol", WS_PROTOCOL);
+        }
+        Ok(resp.with_headers(headers))
+    }
+
+    fn close(ws: &WebSocket, close: Close) {
+        let _ = ws.close(Some(close.code), Some(close.reason));
+    }
+
+    async fn on_frame(&self, ws: WebSocket, raw: Vec<u8>) -> std::result::Result<(), RoomError> {
+        let cfg = self.config()?;
+        let now = now_ms();
+        let Some(mut att) = ws.deserialize_attachment::<SocketAttachment>().ok().flatten() else {
+            Self::close(&ws, Close::INTERNAL);
+            return Ok(());
+        };
+        let order = self.order_of_room(&cfg, now)?;
+        let verdict = accept_frame(&mut att, &raw, now, &cfg.room.live);
+        let frame = match verdict {
+            FrameVerdict::Close(c) => {
+                Self::close(&ws, c);
+                return Ok(());
+            }
+            FrameVerdict::Reply(f) => {
+                let _ = ws.serialize_attachment(&att);
+                let _ = ws.send_with_str(f.to_json());
+                return Ok(());
+            }
+            FrameVerdict::Handle(f) => f,
+        };
+
+        if let ClientFrame::Auth { token, last_seq } = &frame {
+            let principal = match cfg.verifier.verify(token.expose(), now) {
+                Ok(p) if p.region() == cfg.region => p,
+                Ok(_) => {
+                    Self::close(&ws, Close::FORBIDDEN);
+                    return Ok(());
+                }
+                Err(e) => {
+                    crate::log::event("ws_token_refused", Some(e.as_str()));
+                    Self::close(&ws, Close::UNAUTHENTICATED);
+                    return Ok(());
+                }
+            };
+            let caller = Caller { principal: &principal, order: &order, now_ms: now, ip: None, emergency: false };
+            let opened = self.with_room(&cfg, &order, now, |room| {
+                room.check_live(&caller)?;
+                let page = room.missed(&caller, *last_seq)?;
+                Ok((room.view(&caller)?.last_seq, page))
+            });
+            match opened {
+                Ok((last, page)) => {
+                    att.authenticate(&principal, None, now);
+                    let _ = ws.serialize_attachment(&att);
+                    let _ = ws.send_with_str(ServerFrame::Ready { last_seq: last }.to_json());
+                    for m in page.messages {
+                        let _ = ws.send_with_str(ServerFrame::Message(m).to_json());
+                    }
+                }
+                Err(e) => Self::close(&ws, Close::for_error(&e).unwrap_or(Close::FORBIDDEN)),
+            }
+            self.schedule(&cfg, &order, now).await;
+            return Ok(());
+        }
+
+        let Some(auth) = att.auth.clone() else {
+            Self::close(&ws, Close::UNAUTHENTICATED);
+            return Ok(());
+        };
+        let principal = auth.principal();
+        let emergency = self.emergency_active(&cfg, &order, principal.user().as_str(), now);
+        let caller = Caller { principal: &principal, order: &order, now_ms: now, ip: auth.ip(), emergency };
+        let _ = ws.serialize_attachment(&att);
+
+        let outcome: std::result::Result<(), RoomError> = match frame {
+            ClientFrame::Ping => self.with_room(&cfg, &order, now, |room| room.check_live(&caller)).map(|_| {
+                let _ = ws.send_with_str(ServerFrame::Pong.to_json());
+            }),
+            ClientFrame::Send(msg) => self.with_room(&cfg, &order, now, |room| room.send(&caller, &msg)).map(|sent| {
+                let _ = ws.send_with_str(ServerFrame::Ack(sent.ack.clone()).to_json());
+                if !sent.replay {
+                    self.fan_out(|role| sent.views.for_role(role).map(|v| ServerFrame::Message(v.clone())), Some(&ws));
+                }
+            }),
+            ClientFrame::Read(m) => self.with_room(&cfg, &order, now, |room| room.mark_read(&caller, m)).map(|out| {
+                if out.advanced {
+                    let frame = ServerFrame::Read(out.receipt);
+                    self.fan_out(|_| Some(frame.clone()), None);
+                }
+            }),
+            ClientFrame::Typing { active } => {
+                self.with_room(&cfg, &order, now, |room| room.typing(&caller, active)).map(|frame| {
+                    self.fan_out(|_| Some(frame.clone()), Some(&ws));
+                })
+            }
+            ClientFrame::Auth { .. } => Ok(()),
+        };
+        if let Err(e) = outcome {
+            match Close::for_error(&e) {
+                Some(c) => Self::close(&ws, c),
+                None => {
+                    let _ = ws.send_with_str(ServerFrame::error(&e).to_json());
+                }
+            }
+        }
+        self.after_request(&cfg, &order, now).await;
+        Ok(())
+    }
+
+    /// The order this object serves, from its stored room (or its audit record after archive).
+    fn order_of_room(&self, cfg: &Config, now: u64) -> std::result::Result<OrderId, RoomError> {
+        SqlRoomStore::stored_order(&self.state)?
+            .ok_or(RoomError::Forbidden)
+            .map_err(|e| {
+                let _ = (cfg, now);
+                e
+            })
+    }
+
+    async fn on_alarm(&self) -> std::result::Result<(), RoomError> {
+        let cfg = self.config()?;
+        let now = now_ms();
+        let Some(order) = SqlRoomStore::stored_order(&self.state)? else {
+            return Ok(());
+        };
+
+        // 1. Room lifecycle: record the driver's end of access; archive once closed.
+        let outcome = self.with_room(&cfg, &order, now, |room| room.on_alarm(now))?;
+        let mut archived = false;
+        if outcome == AlarmOutcome::Archive {
+            let blob = self.with_room(&cfg, &order, now, |room| room.archive(now))?;
+            if let Some(blob) = blob {
+                let bucket = self.archive_bucket().map_err(|_| RoomError::Encoding)?;
+                bucket
+                    .put(&blob.name, blob.sealed)
+                    .execute()
+                    .await
+                    .map_err(|_| RoomError::Store(rxroom_core::room::StoreError::Unavailable))?;
+                if let Ok(store) = self.store(&cfg, &order, now) {
+                    let _ = store.remember_archive(&blob.name);
+                }
+            }
+            let finished = self.with_room(&cfg, &order, now, |room| room.finish_archive(now))?;
+            archived = matches!(finished, FinishArchive::Deleted | FinishArchive::AlreadyDeleted);
+        }
+
+        // 2. Sockets: auth timeout, token expiry, idle logoff, and the room's own deadlines.
+        for ws in self.state.get_websockets() {
+            let Ok(Some(att)) = ws.deserialize_attachment::<SocketAttachment>() else { continue };
+            if archived {
+                Self::close(&ws, Close::ROOM_CLOSED);
+                continue;
+            }
+            if let Some(c) = check_socket(&att, now, &cfg.room.live) {
+                Self::close(&ws, c);
+                continue;
+            }
+            if let Some(auth) = att.auth.as_ref() {
+                let principal = auth.principal();
+                let caller = Caller { principal: &principal, order: &order, now_ms: now, ip: None, emergency: false };
+                if let Err(e) = self.with_room(&cfg, &order, now, |room| room.check_live(&caller)) {
+                    Self::close(&ws, Close::for_error(&e).unwrap_or(Close::FORBIDDEN));
+                }
+            }
+        }
+
+        // 3. Audit: flush what is due (everything once archived), then the next alarm.
+        if let Ok(store) = self.store(&cfg, &order, now) {
+            let _ = audit_sink::flush(&store, &cfg, &self.audit_bucket(), now, archived).await;
+        }
+        if !archived {
+            self.schedule(&cfg, &order, now).await;
+        }
+        Ok(())
+    }
 }
 
 impl DurableObject for ChatRoom {
@@ -16,7 +451,45 @@ impl DurableObject for ChatRoom {
         Self { state, env }
     }
 
-    async fn fetch(&self, _req: Request) -> Result<Response> {
-        Response::error("not found", 404)
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        match self.handle(req).await {
+            Ok(r) => Ok(r),
+            Err(e) => internal::error(&e),
+        }
     }
+
+    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+        let raw = match message {
+            WebSocketIncomingMessage::String(s) => s.into_bytes(),
+            WebSocketIncomingMessage::Binary(b) => b,
+        };
+        if self.on_frame(ws.clone(), raw).await.is_err() {
+            Self::close(&ws, Close::INTERNAL);
+        }
+        Ok(())
+    }
+
+    async fn websocket_close(&self, ws: WebSocket, _code: usize, _reason: String, _clean: bool) -> Result<()> {
+        let _ = ws.close(Some(1000), Some("CLOSED"));
+        Ok(())
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
+        let _ = ws.close(Some(1011), Some("INTERNAL"));
+        Ok(())
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        if let Err(e) = self.on_alarm().await {
+            crate::log::event("alarm_failed", Some(e.code().as_str()));
+            // Retry soon: alarms only tidy up, so a late retry is safe.
+            let _ = self.state.storage().set_alarm((now_ms().saturating_add(5_000)) as i64).await;
+        }
+        Response::empty()
+    }
+}
+
+/// The HTTP code for a room error (exposed for the front Worker's error mapping).
+pub fn status_of(code: ErrorCode) -> u16 {
+    code.status()
 }

@@ -1,0 +1,435 @@
+//! The room's storage on Durable Object SQLite.
+//!
+//! Every call is synchronous (`sql.exec`), so a check and the insert that follows it run with no
+//! other event in between (SECURITY J4). A [`Write`] batch is checked for conflicts first and
+//! then written in one synchronous turn, so it lands whole or not at all. Audit drafts are chained here, at commit, with the chain head kept
+//! in the same database: an acknowledged action always has its chained audit event stored.
+//!
+//! Tables: `meta` (one row, JSON), `messages` (seq, sender, client id, role, time, labels,
+//! sealed body), `receipts`, and the audit tables `audit_head`, `audit_outbox`, `audit_flush`,
+//! which outlive the room's own data after archival (they are audit data, kept apart).
+
+use rxroom_core::audit::{self, AuditEvent, ChainHead, ChainId, EventDraft, FlushState, SealField};
+use rxroom_core::envelope::{Aad, Keyring, ObjectKind};
+use rxroom_core::ids::{ClientMessageId, OrderId, Region, UserId};
+use rxroom_core::labels::Label;
+use rxroom_core::room::{OutboxEntry, RoomMeta, RoomStore, StoreError, StoredMessage, Write};
+use serde::Deserialize;
+use worker::{SqlStorage, SqlStorageValue, State};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+  seq INTEGER PRIMARY KEY,
+  sender TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  sender_role TEXT NOT NULL,
+  server_time INTEGER NOT NULL,
+  labels TEXT NOT NULL,
+  body BLOB NOT NULL,
+  UNIQUE (sender, client_id)
+);
+CREATE TABLE IF NOT EXISTS receipts (user TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_outbox (seq INTEGER PRIMARY KEY, event TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_flush (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
+";
+
+/// [`RoomStore`] over one Durable Object's SQLite database.
+pub struct SqlRoomStore<'k> {
+    sql: SqlStorage,
+    region: Region,
+    chain: ChainId,
+    order: OrderId,
+    keyring: &'k Keyring,
+    now_ms: u64,
+}
+
+impl std::fmt::Debug for SqlRoomStore<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqlRoomStore(..)")
+    }
+}
+
+#[derive(Deserialize)]
+struct MessageRow {
+    seq: f64,
+    sender: String,
+    client_id: String,
+    sender_role: String,
+    server_time: f64,
+    labels: String,
+    body: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: f64,
+}
+
+fn unavailable(_: worker::Error) -> StoreError {
+    StoreError::Unavailable
+}
+
+fn int(v: u64) -> SqlStorageValue {
+    SqlStorageValue::Integer(i64::try_from(v).unwrap_or(i64::MAX))
+}
+
+fn to_u64(v: f64) -> u64 {
+    if v.is_finite() && v >= 0.0 {
+        v as u64
+    } else {
+        0
+    }
+}
+
+impl<'k> SqlRoomStore<'k> {
+    /// Opens the store (creating tables on first use). `now_ms` stamps audit events appended
+    /// through this handle; open one handle per request.
+    pub fn open(
+        state: &State,
+        region: Region,
+        order: OrderId,
+        keyring: &'k Keyring,
+        now_ms: u64,
+    ) -> Result<Self, StoreError> {
+        let sql = state.storage().sql();
+        sql.exec(SCHEMA, None).map_err(unavailable)?;
+        Ok(Self {
+            sql,
+            region,
+            chain: ChainId::order(&order),
+            order,
+            keyring,
+            now_ms,
+        })
+    }
+
+    fn row_to_message(row: MessageRow) -> Result<StoredMessage, StoreError> {
+        let labels: Vec<String> =
+            serde_json::from_str(&row.labels).map_err(|_| StoreError::Corrupt)?;
+        Ok(StoredMessage {
+            seq: to_u64(row.seq),
+            client_id: row.client_id.parse::<ClientMessageId>().map_err(|_| StoreError::Corrupt)?,
+            sender: row.sender.parse::<UserId>().map_err(|_| StoreError::Corrupt)?,
+            sender_role: row.sender_role.parse().map_err(|_| StoreError::Corrupt)?,
+            server_time_ms: to_u64(row.server_time),
+            labels: labels.iter().filter_map(|l| Label::from_wire(l)).collect(),
+            body: row.body,
+        })
+    }
+
+    fn query_messages(
+        &self,
+        query: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let rows: Vec<MessageRow> =
+            self.sql.exec(query, args).map_err(unavailable)?.to_array().map_err(unavailable)?;
+        rows.into_iter().map(Self::row_to_message).collect()
+    }
+
+    /// The audit chain's head (genesis when nothing was appended yet).
+    pub fn audit_head(&self) -> Result<ChainHead, StoreError> {
+        #[derive(Deserialize)]
+        struct Head {
+            seq: f64,
+            hash: String,
+        }
+        let rows: Vec<Head> = self
+            .sql
+            .exec("SELECT seq, hash FROM audit_head WHERE id = 1", None)
+            .map_err(unavailable)?
+            .to_array()
+            .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .map(|h| ChainHead { seq: to_u64(h.seq), hash: h.hash })
+            .unwrap_or_else(ChainHead::genesis))
+    }
+
+    /// Every chained event still in the outbox (not yet confirmed in the audit bucket).
+    pub fn outbox_events(&self) -> Result<Vec<AuditEvent>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            event: String,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec("SELECT event FROM audit_outbox ORDER BY seq", None)
+            .map_err(unavailable)?
+            .to_array()
+            .map_err(unavailable)?;
+        rows.iter()
+            .map(|r| serde_json::from_str(&r.event).map_err(|_| StoreError::Corrupt))
+            .collect()
+    }
+
+    /// The outbox flush state.
+    pub fn flush_state(&self) -> Result<FlushState, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            state: String,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec("SELECT state FROM audit_flush WHERE id = 1", None)
+            .map_err(unavailable)?
+            .to_array()
+            .map_err(unavailable)?;
+        match rows.into_iter().next() {
+            Some(r) => serde_json::from_str(&r.state).map_err(|_| StoreError::Corrupt),
+            None => Ok(FlushState::default()),
+        }
+    }
+
+    /// Saves the flush state and drops the first `drop_through_seq` events from the outbox.
+    pub fn save_flush(
+        &self,
+        state: &FlushState,
+        drop_through_seq: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(state).map_err(|_| StoreError::Corrupt)?;
+        self.sql
+            .exec(
+                "INSERT INTO audit_flush (id, state) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state",
+                vec![SqlStorageValue::String(json)],
+            )
+            .map_err(unavailable)?;
+        if let Some(seq) = drop_through_seq {
+            self.sql
+                .exec("DELETE FROM audit_outbox WHERE seq <= ?", vec![int(seq)])
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    /// Appends one draft to this room's chain right away (outside a message batch).
+    pub fn append_audit(&mut self, draft: EventDraft) -> Result<(), StoreError> {
+        self.commit(vec![Write::AppendAudit(draft)])
+    }
+
+    fn seal_field(&self, field: SealField, value: &str) -> String {
+        match field {
+            SealField::Ip | SealField::Device => {
+                let kind = if field == SealField::Ip { "ip" } else { "device" };
+                let aad = Aad::new(self.region, &self.order, ObjectKind::AuditField, kind);
+                self.keyring
+                    .seal_text(&aad, value.as_bytes())
+                    .unwrap_or_else(|_| String::from("?"))
+            }
+            _ => value.to_owned(),
+        }
+    }
+
+    fn apply(&self, writes: &[Write]) -> Result<(), StoreError> {
+        let mut head: Option<ChainHead> = None;
+        for w in writes {
+            match w {
+                Write::PutMeta(meta) => {
+                    let doc = serde_json::to_string(meta).map_err(|_| StoreError::Corrupt)?;
+                    self.sql
+                        .exec(
+                            "INSERT INTO meta (id, doc) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
+                            vec![SqlStorageValue::String(doc)],
+                        )
+                        .map_err(unavailable)?;
+                }
+                Write::InsertMessage(m) => {
+                    let labels: Vec<&str> = m.labels.iter().map(|l| l.as_str()).collect();
+                    let labels = serde_json::to_string(&labels).map_err(|_| StoreError::Corrupt)?;
+                    self.sql
+                        .exec(
+                            "INSERT INTO messages (seq, sender, client_id, sender_role, server_time, labels, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            vec![
+                                int(m.seq),
+                                SqlStorageValue::String(m.sender.as_str().to_owned()),
+                                SqlStorageValue::String(m.client_id.as_str().to_owned()),
+                                SqlStorageValue::String(m.sender_role.as_str().to_owned()),
+                                int(m.server_time_ms),
+                                SqlStorageValue::String(labels),
+                                SqlStorageValue::Blob(m.body.clone()),
+                            ],
+                        )
+                        .map_err(|_| StoreError::Conflict)?;
+                }
+                Write::PutReceipt { user, seq } => {
+                    self.sql
+                        .exec(
+                            "INSERT INTO receipts (user, seq) VALUES (?, ?) ON CONFLICT(user) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                            vec![SqlStorageValue::String(user.as_str().to_owned()), int(*seq)],
+                        )
+                        .map_err(unavailable)?;
+                }
+                Write::AppendAudit(draft) => {
+                    let current = match head.take() {
+                        Some(h) => h,
+                        None => self.audit_head()?,
+                    };
+                    let event = audit::append_with(
+                        &current,
+                        &self.chain,
+                        draft.clone(),
+                        self.now_ms,
+                        &|f, v| self.seal_field(f, v),
+                    );
+                    let json = serde_json::to_string(&event).map_err(|_| StoreError::Corrupt)?;
+                    self.sql
+                        .exec(
+                            "INSERT INTO audit_outbox (seq, event) VALUES (?, ?)",
+                            vec![int(event.seq()), SqlStorageValue::String(json)],
+                        )
+                        .map_err(|_| StoreError::Conflict)?;
+                    let next = ChainHead::of(&event);
+                    self.sql
+                        .exec(
+                            "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                            vec![int(next.seq), SqlStorageValue::String(next.hash.clone())],
+                        )
+                        .map_err(unavailable)?;
+                    head = Some(next);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RoomStore for SqlRoomStore<'_> {
+    fn meta(&self) -> Result<Option<RoomMeta>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            doc: String,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec("SELECT doc FROM meta WHERE id = 1", None)
+            .map_err(unavailable)?
+            .to_array()
+            .map_err(unavailable)?;
+        match rows.into_iter().next() {
+            Some(r) => serde_json::from_str(&r.doc).map(Some).map_err(|_| StoreError::Corrupt),
+            None => Ok(None),
+        }
+    }
+
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        let rows: Vec<Count> = self
+            .sql
+            .exec("SELECT COALESCE(MAX(seq), 0) AS n FROM messages", None)
+            .map_err(unavailable)?
+            .to_array()
+            .map_err(unavailable)?;
+        Ok(rows.first().map(|c| to_u64(c.n)).unwrap_or(0))
+    }
+
+    fn message_by_client_id(
+        &self,
+        sender: &UserId,
+        client_id: &ClientMessageId,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        Ok(self
+            .query_messages(
+                "SELECT * FROM messages WHERE sender = ? AND client_id = ?",
+                vec![
+                    SqlStorageValue::String(sender.as_str().to_owned()),
+                    SqlStorageValue::String(client_id.as_str().to_owned()),
+                ],
+            )?
+            .into_iter()
+            .next())
+    }
+
+    fn messages_after(&self, after: u64, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
+        self.query_messages(
+            "SELECT * FROM messages WHERE seq > ? ORDER BY seq ASC LIMIT ?",
+            vec![int(after), int(limit as u64)],
+        )
+    }
+
+    fn messages_before(&self, before: u64, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut page = self.query_messages(
+            "SELECT * FROM messages WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+            vec![int(before), int(limit as u64)],
+        )?;
+        page.reverse();
+        Ok(page)
+    }
+
+    fn receipts(&self) -> Result<Vec<(UserId, u64)>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            user: String,
+            seq: f64,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec("SELECT user, seq FROM receipts ORDER BY user", None)
+            .map_err(unavailable)?
+            .to_array()
+            .map_err(unavailable)?;
+        rows.into_iter()
+            .map(|r| Ok((r.user.parse::<UserId>().map_err(|_| StoreError::Corrupt)?, to_u64(r.seq))))
+            .collect()
+    }
+
+    fn audit_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        // Drafts are chained at commit, so the room-level outbox of unchained drafts is always
+        // empty here; the chained events wait in `audit_outbox` until flushed to the bucket.
+        let _ = limit;
+        Ok(Vec::new())
+    }
+
+    fn commit(&mut self, writes: Vec<Write>) -> Result<(), StoreError> {
+        // All-or-nothing: every uniqueness rule is checked before the first write, and the
+        // writes then run in one synchronous turn, which the Durable Object commits as one
+        // implicit transaction (a storage failure resets the object and drops the turn's
+        // output, so no acknowledgement can follow a lost write).
+        for w in &writes {
+            if let Write::InsertMessage(m) = w {
+                let taken: Vec<Count> = self
+                    .sql
+                    .exec(
+                        "SELECT COUNT(*) AS n FROM messages WHERE seq = ? OR (sender = ? AND client_id = ?)",
+                        vec![
+                            int(m.seq),
+                            SqlStorageValue::String(m.sender.as_str().to_owned()),
+                            SqlStorageValue::String(m.client_id.as_str().to_owned()),
+                        ],
+                    )
+                    .map_err(unavailable)?
+                    .to_array()
+                    .map_err(unavailable)?;
+                if taken.first().map(|c| c.n > 0.0).unwrap_or(true) {
+                    return Err(StoreError::Conflict);
+                }
+            }
+        }
+        self.apply(&writes)
+    }
+
+    fn remove_audit_through(&mut self, _through: u64) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn delete_all(&mut self) -> Result<(), StoreError> {
+        for table in ["messages", "receipts", "meta"] {
+            self.sql.exec(&format!("DELETE FROM {table}"), None).map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        let rows: Vec<Count> = self
+            .sql
+            .exec(
+                "SELECT (SELECT COUNT(*) FROM meta) + (SELECT COUNT(*) FROM messages) + (SELECT COUNT(*) FROM receipts) AS n",
+                None,
+            )
+            .map_err(unavailable)?
+            .to_array()
+            .map_err(unavailable)?;
+        Ok(rows.first().map(|c| c.n == 0.0).unwrap_or(false))
+    }
+}
