@@ -279,6 +279,13 @@ fn h7_keyring_debug_lists_key_ids_and_no_key_bytes() {
     for secret in [K1, K2, &K1[..8], &K2[..8]] {
         assert!(!dbg.contains(secret));
     }
+    let keys = format!("k1:{K1}");
+    let config = KeyConfig {
+        data_keys: Some(&keys),
+        active: Some("k1"),
+        retired: None,
+    };
+    assert!(!format!("{config:?}").contains(&K1[..8]));
     // The raw bytes of K1 are 0..=31: their decimal or hex rendering must not appear either.
     assert!(!dbg.contains("[0, 1, 2") && !dbg.contains("0x0"));
 }

@@ -47,9 +47,9 @@ impl SecretKey {
         if n != KEY_LEN {
             return Err(ConfigError::KeyLength);
         }
-        let mut key = [0u8; KEY_LEN];
-        key.copy_from_slice(&buf[..KEY_LEN]);
-        Ok(Self(key))
+        let mut key = Self([0u8; KEY_LEN]);
+        key.0.copy_from_slice(&buf[..KEY_LEN]);
+        Ok(key)
     }
 
     /// Builds a key from raw bytes (tests and tools; configuration uses [`Self::from_base64`]).

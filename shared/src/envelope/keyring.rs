@@ -118,14 +118,26 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// The configuration strings as read from the environment; `None` when a variable is unset.
-#[derive(Debug, Clone, Copy, Default)]
+///
+/// `Debug` shows whether `DATA_KEYS` is set, never its text.
+#[derive(Clone, Copy, Default)]
 pub struct KeyConfig<'a> {
-    /// `DATA_KEYS`: `kid:base64,kid:base64`. Secret: `Debug` of this struct must not be logged.
+    /// `DATA_KEYS`: `kid:base64,kid:base64`. Secret.
     pub data_keys: Option<&'a str>,
     /// `DATA_KEY_ACTIVE`: one kid.
     pub active: Option<&'a str>,
     /// `DATA_KEYS_RETIRED`: `kid,kid` (optional).
     pub retired: Option<&'a str>,
+}
+
+impl fmt::Debug for KeyConfig<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyConfig")
+            .field("data_keys", &self.data_keys.map(|_| ".."))
+            .field("active", &self.active)
+            .field("retired", &self.retired)
+            .finish()
+    }
 }
 
 /// One readable key: its id and the AES-256-GCM instance built from it.
