@@ -101,6 +101,22 @@ impl Principal {
         self.expires_at_ms
     }
 
+    /// The tenant, for pharmacists, dispatchers and auditors; `None` for order-scoped roles.
+    pub fn tenant(&self) -> Option<&TenantId> {
+        match &self.scope {
+            Scope::Tenant(t) => Some(t),
+            Scope::Orders(_) => None,
+        }
+    }
+
+    /// The orders, for drivers and patients; empty for tenant-scoped roles.
+    pub fn orders(&self) -> &[OrderId] {
+        match &self.scope {
+            Scope::Orders(orders) => orders,
+            Scope::Tenant(_) => &[],
+        }
+    }
+
     /// Whether the scope covers `order` of `tenant`.
     pub fn covers(&self, order: &OrderId, tenant: &TenantId) -> bool {
         match &self.scope {

@@ -61,6 +61,16 @@ fn cli_minted_tokens_for_every_role_verify_to_the_same_principal() {
             assert_eq!(p.user(), &s.subject);
             assert_eq!(p.role(), role);
             assert_eq!(p.scope(), &s.scope);
+            match role {
+                Role::Driver | Role::Patient => {
+                    assert_eq!(p.orders().len(), 2);
+                    assert_eq!(p.tenant(), None);
+                }
+                _ => {
+                    assert!(p.orders().is_empty());
+                    assert_eq!(p.tenant().map(|t| t.as_str()), Some("pharm-1"));
+                }
+            }
             assert_eq!(p.region(), Region::Eu);
             assert_eq!(p.device(), &s.device);
             assert_eq!(p.expires_at_ms(), NOW_MS + 900_000);

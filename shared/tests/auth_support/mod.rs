@@ -8,6 +8,7 @@ use jwt_compact::jwk::JsonWebKey;
 use jwt_compact::{Algorithm, AlgorithmSignature as _};
 use rxroom_core::claims::{AuthConfig, AuthError, Principal, Verifier};
 use serde_json::{json, Map, Value};
+use std::sync::OnceLock;
 
 /// A whole second, so that second-granular boundaries fall exactly on `NOW_MS`.
 pub const NOW_MS: u64 = 1_800_000_000_000;
@@ -76,12 +77,16 @@ pub fn dev_config() -> AuthConfig {
     }
 }
 
-pub fn prod() -> Verifier {
-    Verifier::new(prod_config(), &prod_jwks()).expect("prod test config is valid")
+/// The production verifier, built once per test binary.
+pub fn prod() -> &'static Verifier {
+    static V: OnceLock<Verifier> = OnceLock::new();
+    V.get_or_init(|| Verifier::new(prod_config(), &prod_jwks()).expect("prod test config is valid"))
 }
 
-pub fn dev() -> Verifier {
-    Verifier::new(dev_config(), &dev_jwks()).expect("dev test config is valid")
+/// The dev verifier (HS256 allowed), built once per test binary.
+pub fn dev() -> &'static Verifier {
+    static V: OnceLock<Verifier> = OnceLock::new();
+    V.get_or_init(|| Verifier::new(dev_config(), &dev_jwks()).expect("dev test config is valid"))
 }
 
 pub fn header(alg: &str, kid: &str) -> Map<String, Value> {
