@@ -194,3 +194,119 @@ fn token(
     };
     mint_token(&key, &spec, SystemClock.now_ms()).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rxroom_core::claims::{AuthConfig, Verifier};
+
+    fn scratch_dir(name: &str) -> PathBuf {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        std::env::temp_dir().join(format!("rxroom-{name}-{}-{nanos}", std::process::id()))
+    }
+
+    #[test]
+    fn keygen_writes_an_owner_only_key_once_and_replaces_it_only_with_force() {
+        let dir = scratch_dir("keygen");
+        let first = keygen(&dir, false).expect("creates the key");
+        let path = dir.join(KEY_FILE);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(&path)
+                .expect("file exists")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(
+            keygen(&dir, false).expect("reuses the key"),
+            first,
+            "idempotent"
+        );
+        let replaced = keygen(&dir, true).expect("replaces the key");
+        assert_ne!(replaced, first);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(&path)
+                .expect("file exists")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "still owner-only after --force");
+        }
+        assert!(
+            !replaced.contains("\"d\""),
+            "stdout carries the public set only"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn token_verifies_against_the_printed_jwks_and_refuses_a_wrong_scope() {
+        let dir = scratch_dir("token");
+        let jwks = keygen(&dir, false).expect("creates the key");
+        let key = dir.join(KEY_FILE);
+        let orders = vec!["ord-1".to_owned()];
+        let t = token(
+            &key,
+            "driver",
+            "u-1",
+            &orders,
+            None,
+            "us",
+            "phone-1",
+            900,
+            "rxroom-dev".into(),
+            "rxroom".into(),
+        )
+        .expect("mints");
+        let v = Verifier::new(AuthConfig::dev(), &jwks).expect("printed jwks is valid");
+        let p = v.verify(&t, SystemClock.now_ms()).expect("verifies");
+        assert_eq!(p.user().as_str(), "u-1");
+        let t = token(
+            &key,
+            "pharmacist",
+            "u-2",
+            &[],
+            Some("pharm-1"),
+            "eu",
+            "desk",
+            900,
+            "rxroom-dev".into(),
+            "rxroom".into(),
+        )
+        .expect("mints");
+        assert!(v.verify(&t, SystemClock.now_ms()).is_ok());
+        let wrong = token(
+            &key,
+            "pharmacist",
+            "u-2",
+            &orders,
+            None,
+            "us",
+            "d",
+            900,
+            "rxroom-dev".into(),
+            "rxroom".into(),
+        );
+        assert!(wrong.is_err());
+        let wrong = token(
+            &key,
+            "driver",
+            "u-2",
+            &[],
+            Some("pharm-1"),
+            "us",
+            "d",
+            900,
+            "rxroom-dev".into(),
+            "rxroom".into(),
+        );
+        assert!(wrong.is_err());
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
