@@ -50,21 +50,14 @@ impl Action {
 ///
 /// Key operations belong to no chat role: they are done by operators with the deployment's
 /// secrets through the CLI, never through a token.
+#[rustfmt::skip] // one row per role, one column per action: keep the grid readable
 const ROLE_ACTIONS: [[bool; 10]; 5] = [
     // create send  read   live   deliv  upload view   rcpt   export keys
     [true, true, true, true, true, true, true, true, false, false], // pharmacist
-    [
-        false, true, true, true, true, true, true, true, false, false,
-    ], // driver
-    [
-        false, true, true, true, false, false, true, true, false, false,
-    ], // patient
-    [
-        true, true, true, true, false, false, true, true, false, false,
-    ], // dispatcher
-    [
-        false, false, false, false, false, false, false, false, true, false,
-    ], // auditor
+    [false, true, true, true, true, true, true, true, false, false], // driver
+    [false, true, true, true, false, false, true, true, false, false], // patient
+    [true, true, true, true, false, false, true, true, false, false], // dispatcher
+    [false, false, false, false, false, false, false, false, true, false], // auditor
 ];
 
 fn role_row(role: Role) -> usize {
