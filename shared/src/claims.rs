@@ -1,7 +1,32 @@
 //! Identity (45 CFR 164.312(a)(2)(i), (d)): the verified [`Principal`] behind every request.
 //!
 //! A `Principal` is produced by token verification only; handlers take a `Principal`, never
-//! raw claims.
+//! raw claims. The pieces around it:
+//!
+//! - [`config`]: [`AuthConfig`] and the checks that refuse an unsafe deployment at start-up;
+//! - [`jwks`]: the in-memory key ring built from JWKS JSON (rotation: several keys at once);
+//! - [`verify`]: [`Verifier::verify`], compact JWS to `Principal` (RFC 7515, 7519, 8725);
+//! - [`emergency`]: break-glass access, 164.312(a)(2)(ii);
+//! - [`logoff`]: automatic logoff of idle sockets, 164.312(a)(2)(iii);
+//! - [`transport`]: the TLS version gate, 164.312(e)(1);
+//! - [`mint`]: dev key generation and token minting for the CLI and tests.
+
+pub mod config;
+pub mod emergency;
+pub mod jwks;
+pub mod logoff;
+pub mod mint;
+pub mod transport;
+pub mod verify;
+
+mod strict_json;
+
+pub use config::{AuthConfig, ConfigError};
+pub use emergency::{EmergencyError, EmergencyGrant, EmergencyReason, EmergencyRequest};
+pub use jwks::KeyRing;
+pub use logoff::IdlePolicy;
+pub use transport::tls_acceptable;
+pub use verify::{bearer_token, AuthError, Verifier};
 
 use crate::ids::{DeviceId, OrderId, Region, Role, TenantId, UserId};
 
@@ -74,6 +99,22 @@ impl Principal {
     /// When the token expires (ms since the epoch). Live sockets close at this time.
     pub fn expires_at_ms(&self) -> u64 {
         self.expires_at_ms
+    }
+
+    /// The tenant, for pharmacists, dispatchers and auditors; `None` for order-scoped roles.
+    pub fn tenant(&self) -> Option<&TenantId> {
+        match &self.scope {
+            Scope::Tenant(t) => Some(t),
+            Scope::Orders(_) => None,
+        }
+    }
+
+    /// The orders, for drivers and patients; empty for tenant-scoped roles.
+    pub fn orders(&self) -> &[OrderId] {
+        match &self.scope {
+            Scope::Orders(orders) => orders,
+            Scope::Tenant(_) => &[],
+        }
     }
 
     /// Whether the scope covers `order` of `tenant`.

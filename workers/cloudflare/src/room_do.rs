@@ -83,10 +83,14 @@ impl ChatRoom {
             .unwrap_or(false)
     }
 
-    async fn handle(&self, req: Request) -> std::result::Result<Response, RoomError> {
+    async fn handle(&self, mut req: Request) -> std::result::Result<Response, RoomError> {
         let cfg = self.config()?;
+        let mut fwd = Forwarded::from_request(&req).map_err(|_| RoomError::InvalidRequest)?;
+        if fwd.op != "live" {
+            fwd.body = req.bytes().await.map_err(|_| RoomError::InvalidRequest)?;
+        }
+        // Read the clock after the body: Workers time only advances across I/O.
         let now = now_ms();
-        let fwd = Forwarded::from_request(&req).map_err(|_| RoomError::InvalidRequest)?;
         let order = fwd.order.clone();
 
         if fwd.op == "live" {

@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS receipts (user TEXT PRIMARY KEY, seq INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_outbox (seq INTEGER PRIMARY KEY, event TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_flush (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_info (id INTEGER PRIMARY KEY CHECK (id = 1), chain TEXT NOT NULL, tenant TEXT, archive TEXT);
+CREATE TABLE IF NOT EXISTS grants (user TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 ";
 
 /// [`RoomStore`] over one Durable Object's SQLite database.
@@ -40,9 +42,12 @@ pub struct SqlRoomStore<'k> {
     sql: SqlStorage,
     region: Region,
     chain: ChainId,
-    order: OrderId,
+    order: Option<OrderId>,
     keyring: &'k Keyring,
     now_ms: u64,
+    /// Whether the tables exist. They are created by the first write only, so a request for a
+    /// room that does not exist leaves no storage behind.
+    ready: std::cell::Cell<bool>,
 }
 
 impl std::fmt::Debug for SqlRoomStore<'_> {
@@ -83,7 +88,36 @@ fn to_u64(v: f64) -> u64 {
     }
 }
 
+fn tables_exist(sql: &SqlStorage) -> Result<bool, StoreError> {
+    let rows: Vec<Count> = sql
+        .exec("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'audit_info'", None)
+        .map_err(unavailable)?
+        .to_array()
+        .map_err(unavailable)?;
+    Ok(rows.first().is_some_and(|c| c.n > 0.0))
+}
+
 impl<'k> SqlRoomStore<'k> {
+    /// Runs a read query, or returns nothing when no table was ever created.
+    fn rows<T: serde::de::DeserializeOwned>(
+        &self,
+        query: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> Result<Vec<T>, StoreError> {
+        if !self.ready.get() {
+            return Ok(Vec::new());
+        }
+        self.sql.exec(query, args).map_err(unavailable)?.to_array().map_err(unavailable)
+    }
+
+    fn ensure_tables(&self) -> Result<(), StoreError> {
+        if !self.ready.get() {
+            self.sql.exec(SCHEMA, None).map_err(unavailable)?;
+            self.ready.set(true);
+        }
+        Ok(())
+    }
+
     /// Opens the store (creating tables on first use). `now_ms` stamps audit events appended
     /// through this handle; open one handle per request.
     pub fn open(
@@ -94,15 +128,21 @@ impl<'k> SqlRoomStore<'k> {
         now_ms: u64,
     ) -> Result<Self, StoreError> {
         let sql = state.storage().sql();
-        sql.exec(SCHEMA, None).map_err(unavailable)?;
-        Ok(Self {
-            sql,
-            region,
-            chain: ChainId::order(&order),
-            order,
-            keyring,
-            now_ms,
-        })
+        let ready = std::cell::Cell::new(tables_exist(&sql)?);
+        Ok(Self { sql, region, chain: ChainId::order(&order), order: Some(order), keyring, now_ms, ready })
+    }
+
+    /// Opens the region-wide audit chain's store (events with no order, such as refused
+    /// tokens), in the region's audit Durable Object.
+    pub fn open_region(
+        state: &State,
+        region: Region,
+        keyring: &'k Keyring,
+        now_ms: u64,
+    ) -> Result<Self, StoreError> {
+        let sql = state.storage().sql();
+        let ready = std::cell::Cell::new(tables_exist(&sql)?);
+        Ok(Self { sql, region, chain: ChainId::region(region), order: None, keyring, now_ms, ready })
     }
 
     fn row_to_message(row: MessageRow) -> Result<StoredMessage, StoreError> {
@@ -124,8 +164,7 @@ impl<'k> SqlRoomStore<'k> {
         query: &str,
         args: Vec<SqlStorageValue>,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        let rows: Vec<MessageRow> =
-            self.sql.exec(query, args).map_err(unavailable)?.to_array().map_err(unavailable)?;
+        let rows: Vec<MessageRow> = self.rows(query, args)?;
         rows.into_iter().map(Self::row_to_message).collect()
     }
 
@@ -136,12 +175,7 @@ impl<'k> SqlRoomStore<'k> {
             seq: f64,
             hash: String,
         }
-        let rows: Vec<Head> = self
-            .sql
-            .exec("SELECT seq, hash FROM audit_head WHERE id = 1", None)
-            .map_err(unavailable)?
-            .to_array()
-            .map_err(unavailable)?;
+        let rows: Vec<Head> = self.rows("SELECT seq, hash FROM audit_head WHERE id = 1", Vec::new())?;
         Ok(rows
             .into_iter()
             .next()
@@ -155,12 +189,7 @@ impl<'k> SqlRoomStore<'k> {
         struct Row {
             event: String,
         }
-        let rows: Vec<Row> = self
-            .sql
-            .exec("SELECT event FROM audit_outbox ORDER BY seq", None)
-            .map_err(unavailable)?
-            .to_array()
-            .map_err(unavailable)?;
+        let rows: Vec<Row> = self.rows("SELECT event FROM audit_outbox ORDER BY seq", Vec::new())?;
         rows.iter()
             .map(|r| serde_json::from_str(&r.event).map_err(|_| StoreError::Corrupt))
             .collect()
@@ -172,12 +201,7 @@ impl<'k> SqlRoomStore<'k> {
         struct Row {
             state: String,
         }
-        let rows: Vec<Row> = self
-            .sql
-            .exec("SELECT state FROM audit_flush WHERE id = 1", None)
-            .map_err(unavailable)?
-            .to_array()
-            .map_err(unavailable)?;
+        let rows: Vec<Row> = self.rows("SELECT state FROM audit_flush WHERE id = 1", Vec::new())?;
         match rows.into_iter().next() {
             Some(r) => serde_json::from_str(&r.state).map_err(|_| StoreError::Corrupt),
             None => Ok(FlushState::default()),
@@ -190,6 +214,7 @@ impl<'k> SqlRoomStore<'k> {
         state: &FlushState,
         drop_through_seq: Option<u64>,
     ) -> Result<(), StoreError> {
+        self.ensure_tables()?;
         let json = serde_json::to_string(state).map_err(|_| StoreError::Corrupt)?;
         self.sql
             .exec(
@@ -205,6 +230,76 @@ impl<'k> SqlRoomStore<'k> {
         Ok(())
     }
 
+    /// The order this object holds (from the room, or from the audit record after archival).
+    pub fn stored_order(state: &State) -> Result<Option<OrderId>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            chain: String,
+        }
+        let sql = state.storage().sql();
+        if !tables_exist(&sql)? {
+            return Ok(None);
+        }
+        let rows: Vec<Row> = sql
+            .exec("SELECT chain FROM audit_info WHERE id = 1", None)
+            .map_err(unavailable)?
+            .to_array()
+            .map_err(unavailable)?;
+        Ok(rows.into_iter().next().and_then(|r| r.chain.parse::<OrderId>().ok()))
+    }
+
+    /// The tenant the room belonged to (kept with the audit data after archival) and the
+    /// archive object name, once sealed.
+    pub fn audit_info(&self) -> Result<(Option<String>, Option<String>), StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            tenant: Option<String>,
+            archive: Option<String>,
+        }
+        let rows: Vec<Row> = self.rows("SELECT tenant, archive FROM audit_info WHERE id = 1", Vec::new())?;
+        Ok(rows.into_iter().next().map(|r| (r.tenant, r.archive)).unwrap_or((None, None)))
+    }
+
+    /// Records the archive object's name with the audit data (it outlives the room's rows).
+    pub fn remember_archive(&self, name: &str) -> Result<(), StoreError> {
+        self.ensure_tables()?;
+        self.sql
+            .exec(
+                "UPDATE audit_info SET archive = ? WHERE id = 1",
+                vec![SqlStorageValue::String(name.to_owned())],
+            )
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// When `user`'s emergency grant expires, if they have one.
+    pub fn grant_expiry(&self, user: &str) -> Result<Option<u64>, StoreError> {
+        let rows: Vec<Count> = self.rows("SELECT expires_at AS n FROM grants WHERE user = ?", vec![SqlStorageValue::String(user.to_owned())])?;
+        Ok(rows.first().map(|c| to_u64(c.n)))
+    }
+
+    /// Stores an emergency grant for `user` until `expires_at_ms`.
+    pub fn put_grant(&self, user: &str, expires_at_ms: u64) -> Result<(), StoreError> {
+        self.ensure_tables()?;
+        self.sql
+            .exec(
+                "INSERT INTO grants (user, expires_at) VALUES (?, ?) ON CONFLICT(user) DO UPDATE SET expires_at = excluded.expires_at",
+                vec![SqlStorageValue::String(user.to_owned()), int(expires_at_ms)],
+            )
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// The chain id events are appended to.
+    pub fn chain(&self) -> &ChainId {
+        &self.chain
+    }
+
+    /// The region.
+    pub fn region(&self) -> Region {
+        self.region
+    }
+
     /// Appends one draft to this room's chain right away (outside a message batch).
     pub fn append_audit(&mut self, draft: EventDraft) -> Result<(), StoreError> {
         self.commit(vec![Write::AppendAudit(draft)])
@@ -214,7 +309,10 @@ impl<'k> SqlRoomStore<'k> {
         match field {
             SealField::Ip | SealField::Device => {
                 let kind = if field == SealField::Ip { "ip" } else { "device" };
-                let aad = Aad::new(self.region, &self.order, ObjectKind::AuditField, kind);
+                let aad = match &self.order {
+                    Some(order) => Aad::new(self.region, order, ObjectKind::AuditField, kind),
+                    None => Aad::region_wide(self.region, ObjectKind::AuditField, kind),
+                };
                 self.keyring
                     .seal_text(&aad, value.as_bytes())
                     .unwrap_or_else(|_| String::from("?"))
@@ -224,6 +322,7 @@ impl<'k> SqlRoomStore<'k> {
     }
 
     fn apply(&self, writes: &[Write]) -> Result<(), StoreError> {
+        self.ensure_tables()?;
         let mut head: Option<ChainHead> = None;
         for w in writes {
             match w {
@@ -233,6 +332,15 @@ impl<'k> SqlRoomStore<'k> {
                         .exec(
                             "INSERT INTO meta (id, doc) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
                             vec![SqlStorageValue::String(doc)],
+                        )
+                        .map_err(unavailable)?;
+                    self.sql
+                        .exec(
+                            "INSERT INTO audit_info (id, chain, tenant) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET tenant = excluded.tenant",
+                            vec![
+                                SqlStorageValue::String(meta.order.as_str().to_owned()),
+                                SqlStorageValue::String(meta.tenant.as_str().to_owned()),
+                            ],
                         )
                         .map_err(unavailable)?;
                 }
@@ -302,12 +410,7 @@ impl RoomStore for SqlRoomStore<'_> {
         struct Row {
             doc: String,
         }
-        let rows: Vec<Row> = self
-            .sql
-            .exec("SELECT doc FROM meta WHERE id = 1", None)
-            .map_err(unavailable)?
-            .to_array()
-            .map_err(unavailable)?;
+        let rows: Vec<Row> = self.rows("SELECT doc FROM meta WHERE id = 1", Vec::new())?;
         match rows.into_iter().next() {
             Some(r) => serde_json::from_str(&r.doc).map(Some).map_err(|_| StoreError::Corrupt),
             None => Ok(None),
@@ -315,12 +418,8 @@ impl RoomStore for SqlRoomStore<'_> {
     }
 
     fn last_seq(&self) -> Result<u64, StoreError> {
-        let rows: Vec<Count> = self
-            .sql
-            .exec("SELECT COALESCE(MAX(seq), 0) AS n FROM messages", None)
-            .map_err(unavailable)?
-            .to_array()
-            .map_err(unavailable)?;
+        let rows: Vec<Count> =
+            self.rows("SELECT COALESCE(MAX(seq), 0) AS n FROM messages", Vec::new())?;
         Ok(rows.first().map(|c| to_u64(c.n)).unwrap_or(0))
     }
 
@@ -363,12 +462,7 @@ impl RoomStore for SqlRoomStore<'_> {
             user: String,
             seq: f64,
         }
-        let rows: Vec<Row> = self
-            .sql
-            .exec("SELECT user, seq FROM receipts ORDER BY user", None)
-            .map_err(unavailable)?
-            .to_array()
-            .map_err(unavailable)?;
+        let rows: Vec<Row> = self.rows("SELECT user, seq FROM receipts ORDER BY user", Vec::new())?;
         rows.into_iter()
             .map(|r| Ok((r.user.parse::<UserId>().map_err(|_| StoreError::Corrupt)?, to_u64(r.seq))))
             .collect()
@@ -388,20 +482,12 @@ impl RoomStore for SqlRoomStore<'_> {
         // output, so no acknowledgement can follow a lost write).
         for w in &writes {
             if let Write::InsertMessage(m) = w {
-                let taken: Vec<Count> = self
-                    .sql
-                    .exec(
-                        "SELECT COUNT(*) AS n FROM messages WHERE seq = ? OR (sender = ? AND client_id = ?)",
-                        vec![
+                let taken: Vec<Count> = self.rows("SELECT COUNT(*) AS n FROM messages WHERE seq = ? OR (sender = ? AND client_id = ?)", vec![
                             int(m.seq),
                             SqlStorageValue::String(m.sender.as_str().to_owned()),
                             SqlStorageValue::String(m.client_id.as_str().to_owned()),
-                        ],
-                    )
-                    .map_err(unavailable)?
-                    .to_array()
-                    .map_err(unavailable)?;
-                if taken.first().map(|c| c.n > 0.0).unwrap_or(true) {
+                        ])?;
+                if taken.first().is_some_and(|c| c.n > 0.0) {
                     return Err(StoreError::Conflict);
                 }
             }
@@ -414,22 +500,23 @@ impl RoomStore for SqlRoomStore<'_> {
     }
 
     fn delete_all(&mut self) -> Result<(), StoreError> {
-        for table in ["messages", "receipts", "meta"] {
+        if !self.ready.get() {
+            return Ok(());
+        }
+        for table in ["messages", "receipts", "meta", "grants"] {
             self.sql.exec(&format!("DELETE FROM {table}"), None).map_err(unavailable)?;
         }
         Ok(())
     }
 
     fn is_empty(&self) -> Result<bool, StoreError> {
-        let rows: Vec<Count> = self
-            .sql
-            .exec(
-                "SELECT (SELECT COUNT(*) FROM meta) + (SELECT COUNT(*) FROM messages) + (SELECT COUNT(*) FROM receipts) AS n",
-                None,
-            )
-            .map_err(unavailable)?
-            .to_array()
-            .map_err(unavailable)?;
+        if !self.ready.get() {
+            return Ok(true);
+        }
+        let rows: Vec<Count> = self.rows(
+            "SELECT (SELECT COUNT(*) FROM meta) + (SELECT COUNT(*) FROM messages) + (SELECT COUNT(*) FROM receipts) AS n",
+            Vec::new(),
+        )?;
         Ok(rows.first().map(|c| c.n == 0.0).unwrap_or(false))
     }
 }
