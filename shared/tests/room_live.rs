@@ -327,7 +327,10 @@ fn error_frames_carry_code_message_and_labels_only_for_phi_rejected() {
     ]));
     assert_eq!(
         f.to_json(),
-        r#"{"type":"error","code":"PHI_REJECTED","message":"message contains PHI that this sender may not send","labels":["SSN"]}"#
+        concat!(
+            r#"{"type":"error","code":"PHI_REJECTED","#,
+            r#""message":"message contains PHI that this sender may not send","labels":["SSN"]}"#
+        )
     );
     let f = ServerFrame::error(&RoomError::RateLimited);
     assert_eq!(

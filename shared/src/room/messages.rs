@@ -144,12 +144,16 @@ impl<S: RoomStore> Room<'_, S> {
     /// id and text returns the original ack and stores nothing (D5, J3).
     ///
     /// # Errors
-    /// `PAYLOAD_TOO_LARGE` (checked first, on bytes), `FORBIDDEN`, `UNAUTHENTICATED`,
-    /// `ACCESS_ENDED`, `ROOM_CLOSED`, `DUPLICATE_ID_CONFLICT`, `PHI_REJECTED` (its draft is
-    /// stored), `INTERNAL` (storage, sealing or scanning failed: nothing acknowledged).
+    /// `PAYLOAD_TOO_LARGE` (checked first, on bytes), `INVALID_REQUEST` (blank text),
+    /// `FORBIDDEN`, `UNAUTHENTICATED`, `ACCESS_ENDED`, `ROOM_CLOSED`, `DUPLICATE_ID_CONFLICT`,
+    /// `PHI_REJECTED` (its draft is stored), `INTERNAL` (storage, sealing or scanning failed:
+    /// nothing acknowledged).
     pub fn send(&mut self, caller: &Caller<'_>, req: &SendMessage) -> Result<Sent, RoomError> {
         if req.text.len() > self.config.max_text_bytes {
             return Err(RoomError::PayloadTooLarge);
+        }
+        if req.text.trim().is_empty() {
+            return Err(RoomError::InvalidRequest);
         }
 
         let access = self.authorize(caller, Action::Send)?;
@@ -266,13 +270,18 @@ impl<S: RoomStore> Room<'_, S> {
         let limit = usize::try_from(limit).map_err(|_| RoomError::InvalidRequest)?;
         let fetch = limit.saturating_add(1);
 
+        // Cursors are clamped to stored sequences, so storage only ever sees values up to
+        // last_seq + 1 (SQLite integers are signed 64-bit).
+        let last = self.store.last_seq()?;
         let (mut rows, forward) = match q.after {
+            Some(after) if after >= last => (Vec::new(), true),
             Some(after) => (self.store.messages_after(after, fetch)?, true),
-            None => (
-                self.store
-                    .messages_before(q.before.unwrap_or(u64::MAX), fetch)?,
-                false,
-            ),
+            None => {
+                let before = q
+                    .before
+                    .map_or(last.saturating_add(1), |b| b.min(last.saturating_add(1)));
+                (self.store.messages_before(before, fetch)?, false)
+            }
         };
         let has_more = rows.len() > limit;
         if has_more {
