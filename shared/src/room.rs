@@ -343,7 +343,7 @@ impl<'a, S: RoomStore> Room<'a, S> {
         let draft = caller.draft(AuditAction::RoomCreated, None, OUTCOME_OK);
         self.store.commit(vec![
             Write::PutMeta(meta.clone()),
-            Write::AppendAudit(draft),
+            Write::audit(caller.now_ms, draft),
         ])?;
 
         self.room_view(&meta, p.role(), caller.now_ms, 0)
@@ -360,18 +360,24 @@ impl<'a, S: RoomStore> Room<'a, S> {
         let view = self.room_view(&access.meta, access.role, caller.now_ms, last_seq)?;
         let mut writes = Vec::new();
         if access.emergency {
-            writes.push(Write::AppendAudit(caller.draft(
-                AuditAction::EmergencyAccess,
-                Some("room".to_owned()),
-                OUTCOME_OK,
-            )));
+            writes.push(Write::audit(
+                caller.now_ms,
+                caller.draft(
+                    AuditAction::EmergencyAccess,
+                    Some("room".to_owned()),
+                    OUTCOME_OK,
+                ),
+            ));
         }
         if view.record.is_some() {
-            writes.push(Write::AppendAudit(caller.draft(
-                AuditAction::MessageRead,
-                Some("room".to_owned()),
-                OUTCOME_OK,
-            )));
+            writes.push(Write::audit(
+                caller.now_ms,
+                caller.draft(
+                    AuditAction::MessageRead,
+                    Some("room".to_owned()),
+                    OUTCOME_OK,
+                ),
+            ));
         }
         if !writes.is_empty() {
             self.store.commit(writes)?;
@@ -398,7 +404,7 @@ impl<'a, S: RoomStore> Room<'a, S> {
             let draft = caller.draft(AuditAction::DeliveredMarked, None, OUTCOME_OK);
             self.store.commit(vec![
                 Write::PutMeta(meta.clone()),
-                Write::AppendAudit(draft),
+                Write::audit(caller.now_ms, draft),
             ])?;
         }
         let last_seq = self.store.last_seq()?;

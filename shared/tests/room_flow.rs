@@ -510,6 +510,15 @@ fn f4_audit_drafts_are_written_exactly_once_per_action() {
     let json = serde_json::to_string(&drafts).expect("drafts serialize");
     assert!(!json.contains("Metformin") && !json.contains("1234"));
 
+    let times: Vec<u64> = w
+        .store
+        .audit_outbox(usize::MAX)
+        .expect("outbox")
+        .iter()
+        .map(|e| e.at_ms)
+        .collect();
+    assert_eq!(times, vec![T0, T0 + 1, T0 + 2, T0 + 2, T0 + 2, T0 + 2]);
+
     // The adapter removes what the chain has stored.
     let ids = w.store.audit_outbox(3).expect("outbox");
     w.store.remove_audit_through(ids[2].id).expect("remove");

@@ -247,6 +247,15 @@ fn j6_alarm_fired_twice_late_or_never_is_harmless() {
         .collect();
     assert_eq!(ended.len(), 1);
     assert_eq!(ended[0].actor, Some(uid("dr-1")));
+    let entry = w.store.audit_outbox(usize::MAX).expect("outbox");
+    let entry = entry
+        .iter()
+        .find(|e| e.draft.action == AuditAction::AccessEnded)
+        .expect("entry");
+    assert_eq!(
+        entry.at_ms, DRIVER_END,
+        "the draft carries when access ended, not when noticed"
+    );
 
     // An early alarm (clock skew) changes nothing and points at the next deadline.
     assert_eq!(

@@ -124,11 +124,11 @@ fn j4_store_commit_is_all_or_nothing_on_a_duplicate_sequence_or_client_id() {
     let mut s = MemoryStore::new();
     s.commit(vec![
         Write::InsertMessage(stored(1, "a", "x")),
-        Write::AppendAudit(draft()),
+        Write::audit(T0, draft()),
     ])
     .expect("first insert");
     for dup in [stored(1, "b", "y"), stored(2, "a", "x")] {
-        let r = s.commit(vec![Write::AppendAudit(draft()), Write::InsertMessage(dup)]);
+        let r = s.commit(vec![Write::audit(T0, draft()), Write::InsertMessage(dup)]);
         assert_eq!(r, Err(StoreError::Conflict));
     }
     // Two messages with the same key in one batch conflict too.

@@ -259,7 +259,7 @@ impl<S: RoomStore> Room<'_, S> {
             meta.archive_name = Some(name.clone());
             let draft = system_draft(&meta, AuditAction::RoomArchived, Some(name.clone()));
             self.store
-                .commit(vec![Write::PutMeta(meta), Write::AppendAudit(draft)])?;
+                .commit(vec![Write::PutMeta(meta), Write::audit(now_ms, draft)])?;
         }
         Ok(Some(ArchiveBlob {
             name,
@@ -299,8 +299,10 @@ impl<S: RoomStore> Room<'_, S> {
         mut meta: RoomMeta,
         now_ms: u64,
     ) -> Result<RoomMeta, RoomError> {
-        let ended = meta.driver_access_ends_ms.is_some_and(|t| now_ms >= t);
-        if !ended || meta.driver_end_recorded {
+        let Some(ended_at) = meta.driver_access_ends_ms.filter(|t| now_ms >= *t) else {
+            return Ok(meta);
+        };
+        if meta.driver_end_recorded {
             return Ok(meta);
         }
         meta.driver_end_recorded = true;
@@ -313,7 +315,7 @@ impl<S: RoomStore> Room<'_, S> {
                     system_draft(&meta, AuditAction::AccessEnded, Some("driver_ttl".into()));
                 d.actor = Some(p.user.clone());
                 d.role = Some(Role::Driver);
-                Write::AppendAudit(d)
+                Write::audit(ended_at, d)
             })
             .collect();
         writes.insert(0, Write::PutMeta(meta.clone()));

@@ -189,7 +189,8 @@ impl<S: RoomStore> Room<'_, S> {
                     crate::api::ErrorCode::PhiRejected.as_str(),
                 );
                 draft.labels = labels.iter().map(|l| l.as_str().to_owned()).collect();
-                self.store.commit(vec![Write::AppendAudit(draft)])?;
+                self.store
+                    .commit(vec![Write::audit(caller.now_ms, draft)])?;
                 return Err(RoomError::PhiRejected(labels));
             }
         };
@@ -230,7 +231,7 @@ impl<S: RoomStore> Room<'_, S> {
         draft.labels = labels.iter().map(|l| l.as_str().to_owned()).collect();
         self.store.commit(vec![
             Write::InsertMessage(stored.clone()),
-            Write::AppendAudit(draft),
+            Write::audit(caller.now_ms, draft),
         ])?;
 
         let views = VIEW_ROLES
@@ -363,7 +364,7 @@ impl<S: RoomStore> Room<'_, S> {
                 user: user.clone(),
                 seq: req.seq,
             },
-            Write::AppendAudit(draft),
+            Write::audit(caller.now_ms, draft),
         ])?;
         Ok(ReadOutcome {
             receipt: ReadReceipt { user, seq: req.seq },
@@ -459,7 +460,8 @@ impl<S: RoomStore> Room<'_, S> {
             AuditAction::MessageRead
         };
         let draft = caller.draft(action, target, OUTCOME_OK);
-        self.store.commit(vec![Write::AppendAudit(draft)])?;
+        self.store
+            .commit(vec![Write::audit(caller.now_ms, draft)])?;
         Ok(())
     }
 }

@@ -94,11 +94,15 @@ pub struct StoredMessage {
     pub body: Vec<u8>,
 }
 
-/// One audit draft waiting in the room's outbox, with its outbox id (increasing).
+/// One audit draft waiting in the room's outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxEntry {
-    /// Increasing id, used to remove drafts once the audit chain has them.
+    /// Increasing id, never reused within the room's life: the key to remove drafts once the
+    /// audit chain has them, and to deduplicate a draft shipped twice.
     pub id: u64,
+    /// Server time of the action the draft records (ms). The chain's own timestamp may be
+    /// later, when the outbox is shipped.
+    pub at_ms: u64,
     /// The draft.
     pub draft: EventDraft,
 }
@@ -119,7 +123,19 @@ pub enum Write {
         seq: u64,
     },
     /// Append an audit draft to the outbox.
-    AppendAudit(EventDraft),
+    AppendAudit {
+        /// Server time of the action (ms).
+        at_ms: u64,
+        /// The draft.
+        draft: EventDraft,
+    },
+}
+
+impl Write {
+    /// An [`Write::AppendAudit`] of `draft` for an action at `at_ms`.
+    pub fn audit(at_ms: u64, draft: EventDraft) -> Self {
+        Self::AppendAudit { at_ms, draft }
+    }
 }
 
 /// Synchronous storage for one room (one Durable Object). All state lives here: the room keeps
@@ -204,7 +220,7 @@ pub struct MemoryStore {
     messages: BTreeMap<u64, StoredMessage>,
     by_client_id: HashMap<(UserId, ClientMessageId), u64>,
     receipts: BTreeMap<UserId, u64>,
-    outbox: BTreeMap<u64, EventDraft>,
+    outbox: BTreeMap<u64, (u64, EventDraft)>,
     next_outbox_id: u64,
     fail_commits: bool,
 }
@@ -280,8 +296,9 @@ impl RoomStore for MemoryStore {
             .outbox
             .iter()
             .take(limit)
-            .map(|(id, draft)| OutboxEntry {
+            .map(|(id, (at_ms, draft))| OutboxEntry {
                 id: *id,
+                at_ms: *at_ms,
                 draft: draft.clone(),
             })
             .collect())
@@ -319,9 +336,9 @@ impl RoomStore for MemoryStore {
                 Write::PutReceipt { user, seq } => {
                     self.receipts.insert(user, seq);
                 }
-                Write::AppendAudit(draft) => {
+                Write::AppendAudit { at_ms, draft } => {
                     self.next_outbox_id = self.next_outbox_id.saturating_add(1);
-                    self.outbox.insert(self.next_outbox_id, draft);
+                    self.outbox.insert(self.next_outbox_id, (at_ms, draft));
                 }
             }
         }
