@@ -73,7 +73,8 @@ proptest! {
         let rows = w.store.messages_after(0, 1000).expect("reads");
         let seqs: Vec<u64> = rows.iter().map(|m| m.seq).collect();
         prop_assert_eq!(seqs, (1..=stored).collect::<Vec<_>>());
-        let sent_drafts = w.drafts().iter().filter(|d| d.action == AuditAction::MessageSent).count();
+        let drafts = w.drafts();
+        let sent_drafts = drafts.iter().filter(|d| d.action == AuditAction::MessageSent).count();
         prop_assert_eq!(sent_drafts, stored as usize + rejected);
 
         // Forward paging in steps of 7 yields every message exactly once, in order.
