@@ -355,3 +355,67 @@ fn typing_is_a_pure_frame_for_participants_and_is_not_stored() {
     assert_eq!(w.drafts().len(), before);
     assert_eq!(w.store.message_count(), 0);
 }
+
+#[test]
+fn d4_connect_sends_ready_then_exactly_the_missed_messages_and_records_the_connection() {
+    let cast = Cast::new();
+    let mut w = World::with_room(&cast);
+    let ph = caller(&cast.pharmacist, &cast.order, T0 + 1);
+    for i in 1..=4 {
+        let m = SendMessage {
+            client_id: format!("m{i}").parse().expect("id"),
+            text: "x".into(),
+        };
+        w.room().send(&ph, &m).expect("send");
+    }
+    let dr = caller(&cast.driver, &cast.order, T0 + 2);
+    let frames = w.room().connect(&dr, 2).expect("connect");
+    let kinds: Vec<String> = frames
+        .iter()
+        .map(|f| {
+            let v: serde_json::Value = serde_json::from_str(&f.to_json()).expect("json");
+            format!(
+                "{}:{}",
+                v["type"].as_str().unwrap_or(""),
+                v["seq"].as_u64().unwrap_or(0)
+            )
+        })
+        .collect();
+    assert_eq!(kinds, vec!["ready:0", "message:3", "message:4"]);
+    assert_eq!(
+        frames[0],
+        ServerFrame::Ready {
+            last_seq: 4,
+            complete: true
+        }
+    );
+    let actions: Vec<_> = w.drafts().iter().map(|d| d.action).collect();
+    assert!(actions.ends_with(&[
+        rxroom_core::audit::AuditAction::LiveConnected,
+        rxroom_core::audit::AuditAction::MessageRead
+    ]));
+
+    // More missed than one resume sends: ready says the client must page the rest.
+    w.config.resume_max = 1;
+    let frames = w.room().connect(&dr, 0).expect("connect");
+    assert_eq!(frames.len(), 2);
+    assert_eq!(
+        frames[0],
+        ServerFrame::Ready {
+            last_seq: 4,
+            complete: false
+        }
+    );
+
+    // An outsider's connect is refused and records nothing in the room.
+    let before = w.drafts().len();
+    let d2 = fixture::principal(
+        "dr-2",
+        rxroom_core::ids::Role::Driver,
+        rxroom_core::claims::Scope::Orders(vec![fixture::oid("ord-2")]),
+        rxroom_core::ids::Region::Us,
+    );
+    let c = caller(&d2, &cast.order, T0 + 3);
+    assert_eq!(w.room().connect(&c, 0), Err(RoomError::Forbidden));
+    assert_eq!(w.drafts().len(), before);
+}

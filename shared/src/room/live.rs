@@ -183,6 +183,9 @@ pub enum ServerFrame {
     Ready {
         /// The room's highest sequence at this moment.
         last_seq: u64,
+        /// False when more messages were missed than one resume sends: the client fetches the
+        /// gap over HTTP history (`after` = the last message frame it got).
+        complete: bool,
     },
     /// A message in this socket's role view.
     Message(MessageView),

@@ -298,6 +298,32 @@ impl<S: RoomStore> Room<'_, S> {
         Ok(page)
     }
 
+    /// Opens a live session after the adapter verified the `auth` frame's token: records
+    /// `live_connected`, and returns the frames to send, in order: `ready`, then every message
+    /// after `last_seen` in the caller's role view (as [`Room::missed`]). Live messages follow.
+    ///
+    /// # Errors
+    /// As [`Room::missed`]; close the socket with [`crate::room::live::Close::for_error`].
+    pub fn connect(
+        &mut self,
+        caller: &Caller<'_>,
+        last_seen: u64,
+    ) -> Result<Vec<ServerFrame>, RoomError> {
+        self.authorize(caller, Action::ConnectLive)?;
+        let draft = caller.draft(AuditAction::LiveConnected, None, OUTCOME_OK);
+        self.store
+            .commit(vec![Write::audit(caller.now_ms, draft)])?;
+        let page = self.missed(caller, last_seen)?;
+        let last_seq = self.store.last_seq()?;
+        let mut frames = Vec::with_capacity(page.messages.len().saturating_add(1));
+        frames.push(ServerFrame::Ready {
+            last_seq,
+            complete: !page.has_more,
+        });
+        frames.extend(page.messages.into_iter().map(ServerFrame::Message));
+        Ok(frames)
+    }
+
     /// What a reconnecting socket missed: every message after `last_seen`, in order, in the
     /// caller's role view, up to the configured resume maximum (`has_more` says the client must
     /// page the rest over HTTP). Send these, then live messages (SECURITY D4).
