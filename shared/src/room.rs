@@ -18,10 +18,11 @@ mod store;
 mod wire;
 
 pub use archive::{
-    archive_name, AlarmOutcome, ArchiveBlob, ArchiveDoc, ArchivedMessage, FinishArchive,
+    archive_name, AlarmOutcome, ArchiveBlob, ArchiveDoc, ArchivedFinding, ArchivedMessage,
+    FinishArchive, ARCHIVE_FORMAT,
 };
 pub use live::LiveConfig;
-pub use messages::{RoleViews, Sent};
+pub use messages::{ReadOutcome, RoleViews, Sent};
 pub use seams::{PhiScanner, ScanError, SealError, SealKind, Sealer, ORDER_RECORD_OBJECT_ID};
 pub use store::{
     MemoryStore, OutboxEntry, Participant, RoomMeta, RoomStore, StoreError, StoredMessage, Write,
@@ -101,8 +102,9 @@ impl RoomConfig {
 }
 
 /// One request's context: who calls, for which order (from the route, never the body), when,
-/// from where, and whether the adapter verified an active emergency grant for them.
-#[derive(Debug, Clone, Copy)]
+/// from where, and whether the adapter verified an active emergency grant for them. `Debug`
+/// omits the IP.
+#[derive(Clone, Copy)]
 pub struct Caller<'r> {
     /// The verified principal.
     pub principal: &'r Principal,
@@ -115,6 +117,17 @@ pub struct Caller<'r> {
     /// Set only when the adapter verified an active emergency (break-glass) grant for this
     /// principal and order. Lets tenant staff outside the participant list read (SECURITY B9).
     pub emergency: bool,
+}
+
+impl fmt::Debug for Caller<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Caller")
+            .field("principal", self.principal)
+            .field("order", self.order)
+            .field("now_ms", &self.now_ms)
+            .field("emergency", &self.emergency)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Caller<'_> {

@@ -217,3 +217,27 @@ fn history_cursors_beyond_the_last_sequence_are_clamped() {
         1
     );
 }
+
+#[test]
+fn default_config_is_valid_and_incoherent_settings_are_not() {
+    let mut c = rxroom_core::room::RoomConfig::new(rxroom_core::ids::Region::Eu);
+    assert!(c.is_valid());
+    assert_eq!(c.max_text_bytes, 4096);
+    assert_eq!(c.driver_ttl_ms, 30 * 60 * 1000);
+    assert_eq!(c.live.max_frame_bytes, 16 * 1024);
+    c.driver_ttl_ms = c.close_ttl_ms + 1;
+    assert!(!c.is_valid(), "a driver must not outlive the room");
+    let mut c = rxroom_core::room::RoomConfig::new(rxroom_core::ids::Region::Eu);
+    c.history_default_limit = 101;
+    assert!(!c.is_valid());
+}
+
+#[test]
+fn debug_output_never_shows_text_or_ip() {
+    let cast = Cast::new();
+    let c = caller(&cast.driver, &cast.order, T0);
+    let m = msg("m", "Metformin for Jane");
+    let printed = format!("{c:?} {m:?}");
+    assert!(!printed.contains("192.0.2.1"));
+    assert!(!printed.contains("Metformin"));
+}
