@@ -184,24 +184,12 @@ impl<S: RoomStore> Room<'_, S> {
         }))
     }
 
-    /// Seals the archive of a closed room: meta, record, every message in the full view with
-    /// labels and findings, and read positions. The first call records `room_archived` (target:
-    /// the object name) and remembers the name; later calls return the same content again
-    /// (for a retried put) and record nothing. `None` when no room is stored or it is not
-    /// closed yet.
+    /// Every stored message in the full view (text as stored, cards masked at ingest), with
+    /// its findings: what the archive seals and what an auditor's export of a live room holds.
     ///
     /// # Errors
-    /// `INTERNAL` when storage, opening or sealing fails; nothing is deleted.
-    pub fn archive(&mut self, now_ms: u64) -> Result<Option<ArchiveBlob>, RoomError> {
-        let Some(meta) = self.store.meta()? else {
-            return Ok(None);
-        };
-        if !is_closed(&meta, now_ms) {
-            return Ok(None);
-        }
-        let mut meta = self.record_driver_end(meta, now_ms)?;
-        let name = archive_name(meta.region, &meta.order, meta.created_at_ms);
-
+    /// `INTERNAL` when storage fails or a body does not open.
+    pub fn full_messages(&self) -> Result<Vec<ArchivedMessage>, RoomError> {
         let mut messages = Vec::new();
         let mut after = 0;
         loop {
@@ -232,6 +220,28 @@ impl<S: RoomStore> Room<'_, S> {
                 });
             }
         }
+        Ok(messages)
+    }
+
+    /// Seals the archive of a closed room: meta, record, every message in the full view with
+    /// labels and findings, and read positions. The first call records `room_archived` (target:
+    /// the object name) and remembers the name; later calls return the same content again
+    /// (for a retried put) and record nothing. `None` when no room is stored or it is not
+    /// closed yet.
+    ///
+    /// # Errors
+    /// `INTERNAL` when storage, opening or sealing fails; nothing is deleted.
+    pub fn archive(&mut self, now_ms: u64) -> Result<Option<ArchiveBlob>, RoomError> {
+        let Some(meta) = self.store.meta()? else {
+            return Ok(None);
+        };
+        if !is_closed(&meta, now_ms) {
+            return Ok(None);
+        }
+        let mut meta = self.record_driver_end(meta, now_ms)?;
+        let name = archive_name(meta.region, &meta.order, meta.created_at_ms);
+
+        let messages = self.full_messages()?;
         let doc = ArchiveDoc {
             format: ARCHIVE_FORMAT,
             order: meta.order.clone(),
