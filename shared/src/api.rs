@@ -162,7 +162,12 @@ pub struct ErrorBody<'a> {
 impl<'a> ErrorBody<'a> {
     /// The body for `code` on request `request_id`.
     pub fn new(code: ErrorCode, request_id: &'a str) -> Self {
-        Self { code, message: code.message(), request_id, labels: None }
+        Self {
+            code,
+            message: code.message(),
+            request_id,
+            labels: None,
+        }
     }
 
     /// The body serialized as JSON.

@@ -36,7 +36,14 @@ impl Principal {
         device: DeviceId,
         expires_at_ms: u64,
     ) -> Self {
-        Self { user, role, scope, region, device, expires_at_ms }
+        Self {
+            user,
+            role,
+            scope,
+            region,
+            device,
+            expires_at_ms,
+        }
     }
 
     /// The person (`sub`).

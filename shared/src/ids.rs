@@ -33,7 +33,9 @@ fn check(s: &str, max: usize, extra: &[u8]) -> Result<(), IdError> {
     if s.is_empty() || s.len() > max {
         return Err(IdError::Length);
     }
-    if s.bytes().all(|b| b.is_ascii_alphanumeric() || extra.contains(&b)) {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+    {
         Ok(())
     } else {
         Err(IdError::Alphabet)
@@ -135,8 +137,13 @@ pub enum Role {
 
 impl Role {
     /// Every role, in a fixed order.
-    pub const ALL: [Role; 5] =
-        [Self::Pharmacist, Self::Driver, Self::Patient, Self::Dispatcher, Self::Auditor];
+    pub const ALL: [Role; 5] = [
+        Self::Pharmacist,
+        Self::Driver,
+        Self::Patient,
+        Self::Dispatcher,
+        Self::Auditor,
+    ];
 
     /// The role's wire name.
     pub fn as_str(self) -> &'static str {
@@ -153,7 +160,10 @@ impl Role {
 impl FromStr for Role {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or(IdError::Alphabet)
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or(IdError::Alphabet)
     }
 }
 
@@ -198,7 +208,9 @@ mod tests {
 
     #[test]
     fn valid_ids_parse_and_round_trip() {
-        let o: OrderId = "ord-123_A".parse().unwrap_or_else(|_| OrderId(String::new()));
+        let o: OrderId = "ord-123_A"
+            .parse()
+            .unwrap_or_else(|_| OrderId(String::new()));
         assert_eq!(o.as_str(), "ord-123_A");
         assert!("user:42.a-b_c".parse::<UserId>().is_ok());
     }
@@ -206,7 +218,10 @@ mod tests {
     #[test]
     fn invalid_ids_are_refused_without_echo() {
         assert_eq!("".parse::<OrderId>().err(), Some(IdError::Length));
-        assert_eq!("a".repeat(65).parse::<OrderId>().err(), Some(IdError::Length));
+        assert_eq!(
+            "a".repeat(65).parse::<OrderId>().err(),
+            Some(IdError::Length)
+        );
         assert_eq!("../etc".parse::<OrderId>().err(), Some(IdError::Alphabet));
         assert_eq!("a b".parse::<UserId>().err(), Some(IdError::Alphabet));
         assert_eq!("ünï".parse::<TenantId>().err(), Some(IdError::Alphabet));

@@ -53,10 +53,18 @@ impl Action {
 const ROLE_ACTIONS: [[bool; 10]; 5] = [
     // create send  read   live   deliv  upload view   rcpt   export keys
     [true, true, true, true, true, true, true, true, false, false], // pharmacist
-    [false, true, true, true, true, true, true, true, false, false], // driver
-    [false, true, true, true, false, false, true, true, false, false], // patient
-    [true, true, true, true, false, false, true, true, false, false], // dispatcher
-    [false, false, false, false, false, false, false, false, true, false], // auditor
+    [
+        false, true, true, true, true, true, true, true, false, false,
+    ], // driver
+    [
+        false, true, true, true, false, false, true, true, false, false,
+    ], // patient
+    [
+        true, true, true, true, false, false, true, true, false, false,
+    ], // dispatcher
+    [
+        false, false, false, false, false, false, false, false, true, false,
+    ], // auditor
 ];
 
 fn role_row(role: Role) -> usize {

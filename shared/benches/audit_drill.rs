@@ -1,0 +1,2 @@
+//! Audit drill (placeholder while the core builds).
+fn main() {}
