@@ -210,7 +210,7 @@ fn generate(root: &Path, orders: u64, key: &AuditSigningKey) -> Res<(u64, u64)> 
             messages.as_bytes(),
         )?;
 
-        if i % 20 == 0 {
+        if i.is_multiple_of(20) {
             let slot = usize::try_from(i % 3).unwrap_or(0);
             if let Some((rc, outbox)) = region_chains.get_mut(slot) {
                 outbox.push(rc.append(draft(&mut rng, None, 0)?, start));

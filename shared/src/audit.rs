@@ -116,7 +116,7 @@ pub use segment::{
     decode_segment, encode_segment, parse_segment_key, segment_key, segment_prefix, FlushPolicy,
     FlushState, SegmentRange,
 };
-pub use verify::{verify, verify_lines, Failure, Report, StreamVerifier, TamperKind};
+pub use verify::{verify, verify_lines, Failure, Report, StreamVerifier, TamperKind, LOOKAHEAD};
 
 /// The longest line accepted in a segment, an export or a checkpoint file, in bytes. Checked
 /// before a line is parsed.

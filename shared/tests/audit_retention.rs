@@ -54,11 +54,9 @@ fn f7_a_deployed_rule_that_deletes_young_audit_objects_fails_the_check() {
             "{prefix}"
         );
     }
-    let media_only = format!(
-        r#"{{"rules":[{{"id":"m","enabled":true,"conditions":{{"prefix":"media/"}},
-           "deleteObjectsTransition":{{"condition":{{"type":"Age","maxAge":86400}}}}}}]}}"#
-    );
-    assert_eq!(p.check_config(&media_only, &lock), Ok(()));
+    let media_only = r#"{"rules":[{"id":"m","enabled":true,"conditions":{"prefix":"media/"},
+        "deleteObjectsTransition":{"condition":{"type":"Age","maxAge":86400}}}]}"#;
+    assert_eq!(p.check_config(media_only, &lock), Ok(()));
     let by_date = r#"{"rules":[{"id":"d","enabled":true,"conditions":{"prefix":""},
         "deleteObjectsTransition":{"condition":{"type":"Date","date":"2027-01-01T00:00:00Z"}}}]}"#;
     assert_eq!(

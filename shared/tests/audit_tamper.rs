@@ -15,7 +15,7 @@ fn order() -> OrderId {
 
 fn draft(i: u64) -> EventDraft {
     EventDraft {
-        action: if i % 2 == 0 {
+        action: if i.is_multiple_of(2) {
             AuditAction::MessageSent
         } else {
             AuditAction::MessageRead
@@ -52,7 +52,7 @@ fn checkpoints(events: &[AuditEvent], every: usize) -> Vec<Checkpoint> {
     events
         .iter()
         .enumerate()
-        .filter(|(i, _)| (i + 1) % every == 0)
+        .filter(|(i, _)| (i + 1).is_multiple_of(every))
         .map(|(_, e)| k.sign(e.chain(), &ChainHead::of(e), e.ts_ms()))
         .collect()
 }

@@ -259,11 +259,10 @@ impl<'k> StreamVerifier<'k> {
     fn check_checkpoints_at(&mut self, p: u64, e: &AuditEvent) {
         let mut bad = false;
         let mut matched = 0u64;
-        for cp in self
-            .checkpoints
-            .iter()
-            .filter(|c| &c.chain_id == e.chain() && c.seq == e.seq())
-        {
+        let from = self.checkpoints.partition_point(|c| c.seq < e.seq());
+        let to = self.checkpoints.partition_point(|c| c.seq <= e.seq());
+        let at = self.checkpoints.get(from..to).unwrap_or(&[]);
+        for cp in at.iter().filter(|c| &c.chain_id == e.chain()) {
             let signed = self.pubkey.is_none_or(|k| k.verify(cp));
             if signed && cp.head_hash == e.hash() && cp.count == cp.seq {
                 matched = matched.saturating_add(1);
@@ -302,7 +301,7 @@ impl<'k> StreamVerifier<'k> {
             }
             if self.claimed_head.as_deref() != Some(self.head.hash.as_str()) {
                 let last = p.saturating_sub(1);
-                return self.fail(last, self.head.seq, TamperKind::Modified);
+                self.fail(last, self.head.seq, TamperKind::Modified);
             }
         }
     }
