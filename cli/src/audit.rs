@@ -18,7 +18,8 @@ use zeroize::Zeroizing;
 pub enum AuditCmd {
     /// Verify a segment or an export file; prints OK with counts, or the first bad position.
     Verify {
-        /// A JSON Lines file: a segment (events) or an export (header, events, messages, trailer).
+        /// A JSON Lines file: a segment (events) or an export (header, events, messages,
+        /// trailer); or a directory of one chain's segments (`*.jsonl`, read in name order).
         file: PathBuf,
         /// Signed checkpoints, one JSON object per line.
         #[arg(long)]
@@ -97,7 +98,7 @@ fn verify_file(
         }
         None => Vec::new(),
     };
-    let input = File::open(file).map_err(|_| "cannot open the input file")?;
+    let input = Segments::open(file).map_err(|_| "cannot open the input")?;
     let report = verify_lines(
         BufReader::with_capacity(1 << 16, input),
         &checkpoints,
@@ -105,6 +106,12 @@ fn verify_file(
     )
     .map_err(err)?;
     println!("{}", describe(&report));
+    if report.is_ok() && (report.checkpoints == 0 || !report.signatures_checked) {
+        eprintln!(
+            "note: without signed checkpoints and --pubkey, a truncated tail or a rewritten, \
+             self-consistent chain cannot be detected"
+        );
+    }
     Ok(if report.is_ok() { 0 } else { 1 })
 }
 
@@ -125,10 +132,53 @@ fn describe(r: &Report) -> String {
     );
     match r.failure {
         None => format!("OK {counts}"),
-        Some(f) => format!(
-            "FAILED {} at event position {} (expected seq {}); {counts}",
-            f.kind, f.position, f.seq
-        ),
+        Some(f) => {
+            let line = f
+                .line
+                .map(|l| format!(", input line {l}"))
+                .unwrap_or_default();
+            format!(
+                "FAILED {} at event position {} (expected seq {}{line}); {counts}",
+                f.kind, f.position, f.seq
+            )
+        }
+    }
+}
+
+/// One file, or a directory's `*.jsonl` files in name order (the segment key order), read
+/// one after another with at most one file open.
+struct Segments {
+    files: std::vec::IntoIter<PathBuf>,
+    current: Option<File>,
+}
+
+impl Segments {
+    fn open(path: &Path) -> std::io::Result<Self> {
+        let mut files = if path.is_dir() {
+            std::fs::read_dir(path)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .collect::<Vec<_>>()
+        } else {
+            vec![path.to_path_buf()]
+        };
+        files.sort();
+        let mut files = files.into_iter();
+        let current = files.next().map(File::open).transpose()?;
+        Ok(Self { files, current })
+    }
+}
+
+impl std::io::Read for Segments {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while let Some(f) = self.current.as_mut() {
+            let n = f.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            self.current = self.files.next().map(File::open).transpose()?;
+        }
+        Ok(0)
     }
 }
 

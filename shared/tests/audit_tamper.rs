@@ -4,7 +4,7 @@
 use rxroom_core::audit::{
     append, verify, verify_lines, AuditAction, AuditEvent, AuditPublicKey, AuditSigningKey,
     ChainHead, ChainId, Checkpoint, EventDraft, ExportHeader, ExportLine, ExportMessage,
-    ExportTrailer, TamperKind, EXPORT_FORMAT,
+    ExportTrailer, StreamVerifier, TamperKind, EXPORT_FORMAT,
 };
 use rxroom_core::ids::{OrderId, Region, Role};
 use serde_json::Value;
@@ -342,4 +342,51 @@ fn f1_bare_segment_lines_verify_too() {
         verify_text(&lines.join("\n"), &[]),
         Some((2, TamperKind::Swapped))
     );
+}
+
+#[test]
+fn f1_failures_read_from_lines_name_the_input_line() {
+    let events = chain(10);
+    let full = export_text(&events);
+    let pk = key().public_key();
+    let edited = full.replacen("\"target\":\"4\"", "\"target\":\"44\"", 1);
+    let report = verify_lines(edited.as_bytes(), &[], Some(&pk)).expect("readable");
+    let f = report.failure.expect("tampering found");
+    assert_eq!(
+        (f.position, f.seq, f.kind, f.line),
+        (3, 4, TamperKind::Modified, Some(5))
+    );
+
+    let mut rehashed = events.clone();
+    rehashed[6] = rehash(edit(&rehashed[6], |v| v["ip"] = "192.0.2.1".into()));
+    let text = export_text(&rehashed);
+    let f = verify_lines(text.as_bytes(), &[], Some(&pk))
+        .expect("ok")
+        .failure
+        .expect("found");
+    assert_eq!(
+        (f.position, f.kind, f.line),
+        (6, TamperKind::Modified, Some(8))
+    );
+}
+
+#[test]
+fn a_single_segment_verifies_when_resumed_from_the_head_before_it() {
+    let events = chain(20);
+    let tail = &events[12..];
+    assert_eq!(first_failure(tail, &[]), Some((0, TamperKind::Deleted)));
+    let mut v = StreamVerifier::new(&[], None).resume_from(ChainHead::of(&events[11]));
+    for e in tail {
+        v.push(e.clone());
+    }
+    let report = v.finish();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.head, ChainHead::of(&events[19]));
+}
+
+#[test]
+fn f1_first_event_with_a_foreign_prev_hash_is_modified_at_zero() {
+    let mut events = chain(5);
+    events[0] = rehash(edit(&events[0], |v| v["prev_hash"] = "1".repeat(64).into()));
+    assert_eq!(first_failure(&events, &[]), Some((0, TamperKind::Modified)));
 }

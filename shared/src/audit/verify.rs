@@ -68,6 +68,8 @@ pub struct Failure {
     pub seq: u64,
     /// What it shows.
     pub kind: TamperKind,
+    /// The 1-based input line of that event, when read from lines and known.
+    pub line: Option<u64>,
 }
 
 /// The verifier's result.
@@ -101,7 +103,9 @@ impl Report {
 pub struct StreamVerifier<'k> {
     pubkey: Option<&'k AuditPublicKey>,
     checkpoints: Vec<Checkpoint>,
-    window: VecDeque<AuditEvent>,
+    window: VecDeque<(AuditEvent, Option<u64>)>,
+    cur_line: Option<u64>,
+    prev_line: Option<u64>,
     decided: u64,
     read: u64,
     messages: u64,
@@ -123,6 +127,8 @@ impl<'k> StreamVerifier<'k> {
             pubkey,
             checkpoints,
             window: VecDeque::with_capacity(LOOKAHEAD + 1),
+            cur_line: None,
+            prev_line: None,
             decided: 0,
             read: 0,
             messages: 0,
@@ -135,8 +141,20 @@ impl<'k> StreamVerifier<'k> {
         }
     }
 
+    /// Continues a chain from a known head instead of genesis (to check one segment on its
+    /// own, given the head that precedes it).
+    pub fn resume_from(mut self, head: ChainHead) -> Self {
+        self.head = head;
+        self
+    }
+
     /// Feeds the next event.
     pub fn push(&mut self, event: AuditEvent) {
+        self.push_line(event, None);
+    }
+
+    /// Feeds the next event, read from input line `line` (1-based), so a failure names it.
+    pub fn push_line(&mut self, event: AuditEvent, line: Option<u64>) {
         self.read = self.read.saturating_add(1);
         if self.failure.is_some() {
             return;
@@ -144,25 +162,26 @@ impl<'k> StreamVerifier<'k> {
         if self.chain.is_none() {
             self.chain = Some(event.chain().clone());
         }
-        self.window.push_back(event);
+        self.window.push_back((event, line));
         while self.window.len() > LOOKAHEAD && self.failure.is_none() {
             self.decide_front();
         }
     }
 
     /// Feeds a line that should have been an event but cannot be read: `Modified` there.
-    pub fn push_unreadable(&mut self) {
-        self.reject(TamperKind::Modified);
+    pub fn push_unreadable(&mut self, line: Option<u64>) {
+        self.reject(TamperKind::Modified, line);
     }
 
     /// Feeds a line found after an export's trailer: `Inserted` there.
-    pub fn push_after_end(&mut self) {
-        self.reject(TamperKind::Inserted);
+    pub fn push_after_end(&mut self, line: Option<u64>) {
+        self.reject(TamperKind::Inserted, line);
     }
 
-    fn reject(&mut self, kind: TamperKind) {
+    fn reject(&mut self, kind: TamperKind, line: Option<u64>) {
         self.drain();
         self.read = self.read.saturating_add(1);
+        self.cur_line = line;
         self.fail(self.decided, self.head.seq.saturating_add(1), kind);
     }
 
@@ -201,19 +220,26 @@ impl<'k> StreamVerifier<'k> {
     }
 
     fn fail(&mut self, position: u64, seq: u64, kind: TamperKind) {
+        let line = self.cur_line;
+        self.fail_at(position, seq, kind, line);
+    }
+
+    fn fail_at(&mut self, position: u64, seq: u64, kind: TamperKind, line: Option<u64>) {
         if self.failure.is_none() {
             self.failure = Some(Failure {
                 position,
                 seq,
                 kind,
+                line,
             });
         }
     }
 
     fn decide_front(&mut self) {
-        let Some(e) = self.window.pop_front() else {
+        let Some((e, line)) = self.window.pop_front() else {
             return;
         };
+        self.cur_line = line;
         let p = self.decided;
         self.decided = self.decided.saturating_add(1);
         let s = self.head.seq.saturating_add(1);
@@ -223,7 +249,7 @@ impl<'k> StreamVerifier<'k> {
             return self.fail(p, s, TamperKind::Inserted);
         }
         if e.seq() > s {
-            let kind = if self.window.iter().any(|w| w.seq() == s) {
+            let kind = if self.window.iter().any(|(w, _)| w.seq() == s) {
                 TamperKind::Swapped
             } else {
                 TamperKind::Deleted
@@ -234,9 +260,9 @@ impl<'k> StreamVerifier<'k> {
         let intact =
             e.compute_hash() == e.hash() && e.event_id() == AuditEvent::derive_id(&chain, s);
         let linked = e.prev_hash() == self.head.hash;
-        if self.window.front().is_some_and(|n| n.seq() == s) {
+        if self.window.front().is_some_and(|(n, _)| n.seq() == s) {
             let successor_agrees = match self.window.get(1) {
-                Some(a) if a.seq() == s.saturating_add(1) => a.prev_hash() == e.hash(),
+                Some((a, _)) if a.seq() == s.saturating_add(1) => a.prev_hash() == e.hash(),
                 _ => true,
             };
             if !(intact && linked && successor_agrees) {
@@ -244,15 +270,20 @@ impl<'k> StreamVerifier<'k> {
             }
         } else if !intact {
             return self.fail(p, s, TamperKind::Modified);
+        } else if !linked && p == 0 {
+            return self.fail(p, s, TamperKind::Modified);
         } else if !linked {
-            return self.fail(
+            let prev = self.prev_line;
+            return self.fail_at(
                 p.saturating_sub(1),
                 s.saturating_sub(1),
                 TamperKind::Modified,
+                prev,
             );
         }
 
         self.head = ChainHead::of(&e);
+        self.prev_line = line;
         self.check_checkpoints_at(p, &e);
     }
 
@@ -277,6 +308,7 @@ impl<'k> StreamVerifier<'k> {
     }
 
     fn check_tail(&mut self) {
+        self.cur_line = None;
         let p = self.decided;
         let s = self.head.seq.saturating_add(1);
         let chain = self.chain.clone();
@@ -300,8 +332,8 @@ impl<'k> StreamVerifier<'k> {
                 return self.fail(claimed, claimed.saturating_add(1), TamperKind::Inserted);
             }
             if self.claimed_head.as_deref() != Some(self.head.hash.as_str()) {
-                let last = p.saturating_sub(1);
-                self.fail(last, self.head.seq, TamperKind::Modified);
+                let (last, line) = (p.saturating_sub(1), self.prev_line);
+                self.fail_at(last, self.head.seq, TamperKind::Modified, line);
             }
         }
     }
@@ -336,6 +368,7 @@ pub fn verify_lines<R: BufRead>(
     let mut buf = Vec::new();
     let mut export = false;
     let mut trailer = false;
+    let mut line_no = 0u64;
     loop {
         buf.clear();
         let limit = u64::try_from(MAX_LINE_BYTES)
@@ -347,6 +380,8 @@ pub fn verify_lines<R: BufRead>(
         if n == 0 {
             break;
         }
+        line_no = line_no.saturating_add(1);
+        let at = Some(line_no);
         if buf.len() > MAX_LINE_BYTES {
             return Err(AuditError::LineTooLong);
         }
@@ -355,20 +390,20 @@ pub fn verify_lines<R: BufRead>(
             continue;
         }
         if trailer {
-            v.push_after_end();
+            v.push_after_end(at);
             continue;
         }
         match ExportLine::parse(line) {
             Ok(ExportLine::Header(_)) => export = true,
-            Ok(ExportLine::Event(e)) => v.push(e),
+            Ok(ExportLine::Event(e)) => v.push_line(e, at),
             Ok(ExportLine::Message(_)) => v.count_message(),
             Ok(ExportLine::Trailer(t)) => {
                 trailer = true;
                 v.claim(t.events, &t.head_hash);
             }
             Err(_) => match serde_json::from_str::<AuditEvent>(line) {
-                Ok(e) => v.push(e),
-                Err(_) => v.push_unreadable(),
+                Ok(e) => v.push_line(e, at),
+                Err(_) => v.push_unreadable(at),
             },
         }
     }
