@@ -268,9 +268,7 @@ impl<'k> StreamVerifier<'k> {
             if !(intact && linked && successor_agrees) {
                 return self.fail(p, s, TamperKind::Inserted);
             }
-        } else if !intact {
-            return self.fail(p, s, TamperKind::Modified);
-        } else if !linked && p == 0 {
+        } else if !intact || (!linked && p == 0) {
             return self.fail(p, s, TamperKind::Modified);
         } else if !linked {
             let prev = self.prev_line;
