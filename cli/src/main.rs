@@ -2,6 +2,7 @@
 use clap::Parser;
 use std::process::ExitCode;
 
+mod audit;
 mod keys;
 mod token;
 
@@ -15,11 +16,15 @@ enum Cli {
     /// Data keys for encryption at rest: generate one, or check the configured set.
     #[command(subcommand)]
     Keys(keys::KeysCmd),
+    /// Audit trail: verify, export, keygen.
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
 }
 
 fn main() -> ExitCode {
     match Cli::parse() {
         Cli::Token(command) => token::run(command),
         Cli::Keys(cmd) => keys::run(cmd),
+        Cli::Audit(cmd) => ExitCode::from(u8::try_from(audit::run(cmd)).unwrap_or(1)),
     }
 }

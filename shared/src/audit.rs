@@ -60,3 +60,109 @@ pub struct EventDraft {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
 }
+
+impl AuditAction {
+    /// Every action, in a fixed order.
+    pub const ALL: [AuditAction; 13] = [
+        Self::RoomCreated,
+        Self::MessageSent,
+        Self::MessageRead,
+        Self::MediaUploaded,
+        Self::MediaViewed,
+        Self::DeliveredMarked,
+        Self::AccessEnded,
+        Self::RoomArchived,
+        Self::AuditExported,
+        Self::TokenRefused,
+        Self::AccessForbidden,
+        Self::LiveConnected,
+        Self::EmergencyAccess,
+    ];
+
+    /// The action's wire name (`message_sent`, …), as serialized and as hashed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RoomCreated => "room_created",
+            Self::MessageSent => "message_sent",
+            Self::MessageRead => "message_read",
+            Self::MediaUploaded => "media_uploaded",
+            Self::MediaViewed => "media_viewed",
+            Self::DeliveredMarked => "delivered_marked",
+            Self::AccessEnded => "access_ended",
+            Self::RoomArchived => "room_archived",
+            Self::AuditExported => "audit_exported",
+            Self::TokenRefused => "token_refused",
+            Self::AccessForbidden => "access_forbidden",
+            Self::LiveConnected => "live_connected",
+            Self::EmergencyAccess => "emergency_access",
+        }
+    }
+}
+
+mod checkpoint;
+mod event;
+mod export;
+mod retention;
+mod segment;
+mod verify;
+
+pub use checkpoint::{checkpoint_key, AuditPublicKey, AuditSigningKey, Checkpoint};
+pub use event::{
+    append, append_with, AuditEvent, Chain, ChainHead, ChainId, SealField, GENESIS_HASH,
+};
+pub use export::{ExportHeader, ExportLine, ExportMessage, ExportTrailer, EXPORT_FORMAT};
+pub use retention::RetentionPolicy;
+pub use segment::{
+    decode_segment, encode_segment, parse_segment_key, segment_key, segment_prefix, FlushPolicy,
+    FlushState, SegmentRange,
+};
+pub use verify::{verify, verify_lines, Failure, Report, StreamVerifier, TamperKind, LOOKAHEAD};
+
+/// The longest line accepted in a segment, an export or a checkpoint file, in bytes. Checked
+/// before a line is parsed.
+pub const MAX_LINE_BYTES: usize = 256 * 1024;
+
+/// The most events one segment object may hold. Checked before a segment is decoded.
+pub const MAX_SEGMENT_EVENTS: usize = 100_000;
+
+/// Why an audit operation failed. Never carries input, PHI or key material.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditError {
+    /// A line is longer than [`MAX_LINE_BYTES`].
+    LineTooLong,
+    /// A line is not the JSON document expected at its place.
+    InvalidLine,
+    /// An object key is not a segment or checkpoint key of this layout.
+    InvalidKey,
+    /// A segment's contents do not match the sequence range its key names.
+    SegmentMismatch,
+    /// A segment holds more than [`MAX_SEGMENT_EVENTS`] events.
+    TooManyEvents,
+    /// The outbox does not continue the flushed head (a gap or a foreign chain).
+    OutboxGap,
+    /// A key or signature is not valid base64 of the right length.
+    InvalidKeyMaterial,
+    /// Reading the input failed.
+    Io,
+    /// A retention period below the six-year floor was asked for.
+    RetentionTooShort,
+}
+
+impl std::fmt::Display for AuditError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::LineTooLong => "line is over the size limit",
+            Self::InvalidLine => "line is not a valid audit record",
+            Self::InvalidKey => "object key does not match the audit layout",
+            Self::SegmentMismatch => "segment contents do not match its key",
+            Self::TooManyEvents => "segment holds too many events",
+            Self::OutboxGap => "outbox does not continue the flushed head",
+            Self::InvalidKeyMaterial => "key or signature is malformed",
+            Self::Io => "reading audit data failed",
+            Self::RetentionTooShort => "retention is below six years",
+        })
+    }
+}
+
+impl std::error::Error for AuditError {}
