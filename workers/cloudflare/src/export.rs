@@ -12,7 +12,7 @@ use rxroom_core::audit::{
 use rxroom_core::claims::Scope;
 use rxroom_core::ids::OrderId;
 use rxroom_core::policy::{self, Action};
-use rxroom_core::room::archive::{ArchiveDoc, ArchivedMessage};
+use rxroom_core::room::{ArchiveDoc, ArchivedMessage};
 use rxroom_core::room::{Caller, Room, RoomError, RoomStore, SealKind, Sealer, StoreError, OUTCOME_OK};
 
 fn unavailable<E>(_: E) -> RoomError {

@@ -253,14 +253,8 @@ impl ChatRoom {
         if let Some(principal) = fwd.principal() {
             let caller = Caller { principal: &principal, order, now_ms: now, ip: fwd.ip.as_deref(), emergency: false };
             let last_seen: u64 = fwd.query_value("last_seq").and_then(|v| v.parse().ok()).unwrap_or(0);
-            let (last_seq, page) = self.with_room(cfg, order, now, |room| {
-                room.check_live(&caller)?;
-                let page = room.missed(&caller, last_seen)?;
-                Ok((room.view(&caller)?.last_seq, page))
-            })?;
+            opening = self.with_room(cfg, order, now, |room| room.connect(&caller, last_seen))?;
             att.authenticate(&principal, fwd.ip.as_deref(), now);
-            opening.push(ServerFrame::Ready { last_seq });
-            opening.extend(page.messages.into_iter().map(ServerFrame::Message));
         }
         let _ = req;
         let pair = WebSocketPair::new().map_err(|_| RoomError::Encoding)?;
@@ -318,18 +312,13 @@ impl ChatRoom {
                 }
             };
             let caller = Caller { principal: &principal, order: &order, now_ms: now, ip: None, emergency: false };
-            let opened = self.with_room(&cfg, &order, now, |room| {
-                room.check_live(&caller)?;
-                let page = room.missed(&caller, *last_seq)?;
-                Ok((room.view(&caller)?.last_seq, page))
-            });
+            let opened = self.with_room(&cfg, &order, now, |room| room.connect(&caller, *last_seq));
             match opened {
-                Ok((last, page)) => {
+                Ok(frames) => {
                     att.authenticate(&principal, None, now);
                     let _ = ws.serialize_attachment(&att);
-                    let _ = ws.send_with_str(ServerFrame::Ready { last_seq: last }.to_json());
-                    for m in page.messages {
-                        let _ = ws.send_with_str(ServerFrame::Message(m).to_json());
+                    for f in frames {
+                        let _ = ws.send_with_str(f.to_json());
                     }
                 }
                 Err(e) => Self::close(&ws, Close::for_error(&e).unwrap_or(Close::FORBIDDEN)),

@@ -302,7 +302,7 @@ impl<'k> SqlRoomStore<'k> {
 
     /// Appends one draft to this room's chain right away (outside a message batch).
     pub fn append_audit(&mut self, draft: EventDraft) -> Result<(), StoreError> {
-        self.commit(vec![Write::AppendAudit(draft)])
+        self.commit(vec![Write::audit(self.now_ms, draft)])
     }
 
     fn seal_field(&self, field: SealField, value: &str) -> String {
@@ -370,7 +370,7 @@ impl<'k> SqlRoomStore<'k> {
                         )
                         .map_err(unavailable)?;
                 }
-                Write::AppendAudit(draft) => {
+                Write::AppendAudit { at_ms, draft } => {
                     let current = match head.take() {
                         Some(h) => h,
                         None => self.audit_head()?,
@@ -379,7 +379,7 @@ impl<'k> SqlRoomStore<'k> {
                         &current,
                         &self.chain,
                         draft.clone(),
-                        self.now_ms,
+                        *at_ms,
                         &|f, v| self.seal_field(f, v),
                     );
                     let json = serde_json::to_string(&event).map_err(|_| StoreError::Corrupt)?;
