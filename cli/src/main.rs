@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 mod audit;
 mod keys;
+mod phi_eval;
 mod token;
 
 /// rxroom operator tool.
@@ -19,6 +20,8 @@ enum Cli {
     /// Audit trail: verify, export, keygen.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Score the PHI redactor on a corpus file (dev-set format, shared/phi/LABELS.md).
+    PhiEval(phi_eval::PhiEvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -26,5 +29,12 @@ fn main() -> ExitCode {
         Cli::Token(command) => token::run(command),
         Cli::Keys(cmd) => keys::run(cmd),
         Cli::Audit(cmd) => ExitCode::from(u8::try_from(audit::run(cmd)).unwrap_or(1)),
+        Cli::PhiEval(args) => match phi_eval::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -1,0 +1,268 @@
+//! Vocabularies of the redactor: drug and condition dictionaries, given names and surnames
+//! (`shared/data/`, provenance in `shared/data/PROVENANCE.md`), and the cue words that tell a
+//! number or a capitalised word what it is.
+//!
+//! Matching rules: dictionary words are compared in lower case on whole-word boundaries;
+//! dictionary lines written entirely in capitals (abbreviations such as `HIV`, `GERD`) match only
+//! as written; multi-word entries (`insulin glargine`, `type 2 diabetes`) match token by token.
+
+use crate::labels::Label;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+const MEDICATIONS: &str = include_str!("../../data/medications.txt");
+const DIAGNOSES: &str = include_str!("../../data/diagnoses.txt");
+const FIRST_NAMES: &str = include_str!("../../data/first_names.txt");
+const SURNAMES: &str = include_str!("../../data/surnames.txt");
+
+/// FNV-1a: the keys are short words, and SipHash's DoS resistance buys nothing for a fixed,
+/// compile-time key set.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
+
+/// One dictionary phrase, split into lower-case words.
+#[derive(Debug, Clone)]
+pub(crate) struct Phrase {
+    pub words: Vec<String>,
+    pub label: Label,
+    /// Abbreviations match only as written (upper case).
+    pub exact: Option<String>,
+}
+
+/// What a cue word says about the value that follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cue {
+    Ssn,
+    Phone,
+    Mrn,
+    Insurance,
+    Medicare,
+    Rx,
+    Npi,
+    Dea,
+    Card,
+    Dob,
+    /// A clinical event: surgery, fill, discharge, due date of a refill.
+    ClinicalDate,
+    Zip,
+    /// Age context ("turned", "aged").
+    Age,
+    /// An operational number: order, receipt, tracking, store, gate/locker code, unit.
+    Skip,
+    /// A delivery date or time context.
+    Delivery,
+    /// The pharmacy's own line ("main line", "call us").
+    Pharmacy,
+    /// Card expiry.
+    Expiry,
+    /// An IP context ("IP", "login from").
+    Ip,
+}
+
+fn cue_of(w: &str) -> Option<Cue> {
+    Some(match w {
+        "ssn" | "ss" | "ss#" | "social" | "seguro" | "ssn#" | "itin" => Cue::Ssn,
+        "phone" | "tel" | "telephone" | "cell" | "mobile" | "call" | "calling" | "text" | "reach"
+        | "number" | "fax" | "teléfono" | "telefono" | "celular" | "móvil" | "movil" | "whatsapp"
+        | "ph" | "contact" | "número" | "numero" | "landline" | "home#" | "callback" => Cue::Phone,
+        "mrn" | "chart" | "record" | "mr#" | "expediente" => Cue::Mrn,
+        "member" | "insurance" | "ins" | "policy" | "subscriber" | "medicaid" | "plan" | "bin"
+        | "pcn" | "seguro#" | "coverage" | "beneficiary" | "hicn" | "carrier" => Cue::Insurance,
+        "medicare" | "mbi" => Cue::Medicare,
+        "rx" | "rx#" | "prescription" | "script" | "receta" => Cue::Rx,
+        "npi" => Cue::Npi,
+        "dea" => Cue::Dea,
+        "card" | "visa" | "mastercard" | "amex" | "discover" | "tarjeta" | "credit" | "debit" => {
+            Cue::Card
+        }
+        "dob" | "d.o.b" | "born" | "birth" | "birthday" | "birthdate" | "nacimiento" | "nació"
+        | "nacido" | "nacida" | "cumpleaños" | "bday" => Cue::Dob,
+        "surgery" | "filled" | "fill" | "since" | "discharged" | "discharge" | "admitted"
+        | "admission" | "due" | "starts" | "start" | "started" | "biopsy" | "diagnosed"
+        | "procedure" | "hospitalized" | "visit" | "appointment" | "injection" | "dose" | "lab"
+        | "labs" | "test" | "tested" | "scan" | "mri" | "operation" | "stopped" | "ended"
+        | "expired" | "died" | "passed" | "seen" | "cirugía" | "cirugia" | "alta" => {
+            Cue::ClinicalDate
+        }
+        "zip" | "zipcode" | "postal" | "postcode" => Cue::Zip,
+        "turned" | "aged" | "age" | "edad" => Cue::Age,
+        "order" | "ord" | "receipt" | "tracking" | "store" | "location" | "code" | "gate"
+        | "locker" | "box" | "unit" | "suite" | "apt" | "apartment" | "stop" | "confirmation"
+        | "ref" | "ticket" | "invoice" | "pedido" | "orden" | "código" | "codigo" | "room"
+        | "floor" | "bldg" | "building" | "lot" | "bay" | "door" | "pin" | "shelf" | "bin#"
+        | "route" | "stops" | "package" | "parcel" | "pallet" | "batch" | "lot#" | "bag"
+        | "bags" | "tote" | "totes" | "step" | "option" | "reply" | "press" | "ext" | "extension"
+        | "x" | "version" | "v" => Cue::Skip,
+        "deliver" | "delivery" | "delivered" | "home" | "arrive" | "arriving" | "come" | "coming"
+        | "reschedule" | "rescheduled" | "rescheduling" | "moved" | "window" | "pickup" | "ship"
+        | "ships" | "shipping" | "eta" | "until" | "tomorrow" | "entrega" | "schedule"
+        | "scheduled" | "drop" | "dropoff" | "available" | "back" | "away" | "travel"
+        | "returning" => Cue::Delivery,
+        "main" | "us" | "pharmacy" | "store's" | "office" | "hotline" | "toll" => Cue::Pharmacy,
+        "exp" | "expires" | "expiry" | "expiration" | "vence" | "cvv" => Cue::Expiry,
+        "ip" | "login" | "logins" | "ips" | "address:" => Cue::Ip,
+        _ => return None,
+    })
+}
+
+/// The redactor's vocabularies, built once.
+#[derive(Debug)]
+pub(crate) struct Lexicon {
+    phrases: FastMap<String, Vec<Phrase>>,
+    first_names: FastSet<String>,
+    surnames: FastSet<String>,
+    not_names: FastSet<&'static str>,
+}
+
+/// Capitalised words that are never names: sentence starters, titles, places, products, days.
+const NOT_NAMES: &[&str] = &[
+    "a", "about", "account", "add", "address", "after", "again", "all", "also", "am", "an",
+    "and", "any", "apt", "are", "as", "ask", "at", "ave", "avenue", "back", "be", "because",
+    "been", "before", "best", "bill", "blvd", "both", "box", "building", "but", "by", "call",
+    "can", "can't", "card", "cell", "charge", "check", "city", "clinic", "code", "confirm",
+    "controlled", "copay", "could", "customer", "dad", "daughter", "dear", "deliver", "delivered",
+    "delivery", "did", "do", "doctor", "does", "don't", "door", "dr", "driver", "email",
+    "emergency", "family", "fee", "for", "friday", "from", "front", "gate", "gift", "good",
+    "got", "gracias", "had", "has", "have", "he", "hello", "help", "her", "here", "hey", "hi",
+    "his", "hola", "home", "hospital", "how", "i", "i'll", "i'm", "id", "if", "in", "ins",
+    "insurance", "is", "it", "it's", "just", "keep", "knocked", "last", "leave", "left", "let",
+    "line", "link", "log", "main", "maybe", "me", "medicaid", "medicare", "member", "mi", "miss",
+    "mom", "monday", "mr", "mrs", "ms", "my", "name", "need", "neighbor", "new", "next", "no",
+    "not", "note", "now", "of", "office", "ok", "okay", "on", "one", "only", "or", "order",
+    "our", "out", "package", "parked", "patient", "pay", "pharmacy", "phone", "pickup",
+    "please", "portal", "prescriber", "pt", "questions", "rd", "refill", "reminder", "reply",
+    "request", "rx", "saturday", "see", "she", "should", "so", "social", "someone", "sorry",
+    "st", "still", "store", "street", "sunday", "suite", "surgery", "take", "tell", "text",
+    "thank", "thanks", "that", "the", "their", "then", "there", "they", "this", "thursday",
+    "to", "today", "tomorrow", "track", "tracking", "traffic", "tuesday", "unit", "up", "use",
+    "usted", "via", "was", "we", "wednesday", "were", "what", "when", "where", "which", "while",
+    "who", "why", "will", "with", "would", "yes", "yesterday", "you", "your", "yours", "soy",
+    "señor", "señora", "january", "february", "march", "april", "may", "june", "july", "august",
+    "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "ups", "fedex", "usps", "dhl", "amazon",
+    "walgreens", "cvs", "rite", "aid", "kroger", "costco", "target", "walmart", "uber", "lyft",
+    "prius", "transit", "van", "honda", "toyota", "ford", "tesla", "nissan", "mnemonic", "ssn",
+    "dob", "mrn", "npi", "dea", "mbi", "ip", "url", "zip", "hmo", "ppo", "otc", "usa", "us",
+    "north", "south", "east", "west", "lobby", "desk", "room", "floor", "side", "back", "later",
+    "tonight", "noon", "morning", "afternoon", "evening", "night", "week", "month", "year",
+    "hipaa", "covid", "team", "staff", "nurse", "pharmacist", "manager", "support", "service",
+    "hours", "open", "closed", "cold", "chain", "fridge", "bag", "bags", "signature", "sign",
+    "photo", "attached", "instructions", "apartment", "lot", "locker", "building's", "station",
+    "hall", "center", "centre", "medical", "health", "care", "general", "memorial", "saint",
+    "university", "county", "state", "lake", "river", "park", "plaza", "mall", "market",
+    "english", "spanish", "español", "ingles", "inglés", "dios", "buenos", "buenas", "días",
+    "tardes", "noches", "estoy", "estaré", "necesito", "por", "favor", "el", "la", "los", "las",
+    "un", "una", "de", "del", "y", "que", "en", "con", "su", "es", "mi", "hi,", "sir", "madam",
+];
+
+fn load_words(src: &str) -> FastSet<String> {
+    src.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .flat_map(|l| l.split_whitespace())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+impl Lexicon {
+    /// Builds every table from the compiled-in data.
+    pub fn new() -> Self {
+        let mut phrases: FastMap<String, Vec<Phrase>> = FastMap::default();
+        for (src, label) in [(MEDICATIONS, Label::Medication), (DIAGNOSES, Label::Diagnosis)] {
+            for line in src.lines() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let exact = if line.chars().any(|c| c.is_alphabetic())
+                    && !line.chars().any(|c| c.is_lowercase())
+                {
+                    Some(line.to_owned())
+                } else {
+                    None
+                };
+                let words: Vec<String> = split_phrase(&line.to_lowercase());
+                let Some(first) = words.first().cloned() else { continue };
+                phrases.entry(first).or_default().push(Phrase { words, label, exact });
+            }
+        }
+        for list in phrases.values_mut() {
+            list.sort_by_key(|p| std::cmp::Reverse(p.words.len()));
+        }
+        let mut first_names = load_words(FIRST_NAMES);
+        let surnames = load_words(SURNAMES);
+        let not_names: FastSet<&'static str> = NOT_NAMES.iter().copied().collect();
+        first_names.retain(|n| !not_names.contains(n.as_str()));
+        Lexicon { phrases, first_names, surnames, not_names }
+    }
+
+    /// Dictionary phrases starting with the lower-case word `w`, longest first.
+    pub fn phrases(&self, w: &str) -> Option<&Vec<Phrase>> {
+        self.phrases.get(w)
+    }
+
+    /// Whether `w` (lower case) is a known given name.
+    pub fn is_first_name(&self, w: &str) -> bool {
+        self.first_names.contains(w)
+    }
+
+    /// Whether `w` (lower case) is a known surname.
+    pub fn is_surname(&self, w: &str) -> bool {
+        self.surnames.contains(w)
+    }
+
+    /// Whether `w` (lower case) is a word that is never a name.
+    pub fn is_not_name(&self, w: &str) -> bool {
+        self.not_names.contains(w) || self.phrases.contains_key(w) || cue_of(w).is_some()
+    }
+
+    /// The cue carried by `w` (lower case), if any.
+    pub fn cue(&self, w: &str) -> Option<Cue> {
+        cue_of(w)
+    }
+}
+
+/// Splits a dictionary phrase into words the way the tokenizer does (letters, digits, `'`).
+pub(crate) fn split_phrase(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut kind = 0u8;
+    for c in s.chars() {
+        let k = if c.is_alphabetic() || c == '\'' {
+            1
+        } else if c.is_ascii_digit() {
+            2
+        } else {
+            0
+        };
+        if k == 0 || (k != kind && !cur.is_empty()) {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        }
+        if k != 0 {
+            cur.push(c);
+        }
+        kind = k;
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}

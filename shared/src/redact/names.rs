@@ -1,0 +1,216 @@
+//! Person names (LABELS.md `NAME`; Safe Harbor (A)): cue words (`Pt`, `patient:`, `my name is`,
+//! `I'm`, `my sister`, `Dr.`, `Hi`, `for`, ...), a given-name/surname dictionary, and capitalised
+//! word runs after a cue. Staff introducing themselves ("this is Dana from the pharmacy") and
+//! people being thanked are staff, not patients, and stay visible.
+
+use super::scan::{prio, Ctx, Kind};
+use crate::labels::{Label, NamePart};
+
+const RELATIONS: &[&str] = &[
+    "sister", "brother", "mother", "mom", "mum", "dad", "father", "husband", "wife", "son",
+    "daughter", "neighbor", "neighbour", "friend", "caregiver", "aunt", "uncle", "grandson",
+    "granddaughter", "grandmother", "grandfather", "grandma", "grandpa", "niece", "nephew",
+    "partner", "roommate", "cousin", "boyfriend", "girlfriend", "fiancé", "fiance", "spouse",
+    "hermana", "hermano", "esposo", "esposa", "hijo", "hija", "madre", "padre", "vecino", "vecina",
+    "mamá", "papá", "abuela", "abuelo", "tía", "tío", "child", "kid", "baby", "stepson",
+    "stepdaughter", "guardian", "landlord", "tenant", "coworker", "colleague",
+];
+const TITLES: &[&str] = &["dr", "mr", "mrs", "ms", "miss", "mx", "doctor", "prescriber", "dra", "sr", "sra", "srta", "prof"];
+const WEAK: &[&str] = &[
+    "for", "to", "with", "call", "on", "tell", "ask", "para", "and", "visit", "named", "called",
+    "text", "remind", "notify", "de", "por", "from", "contact", "page",
+];
+const GREETINGS: &[&str] = &["hi", "hello", "hey", "dear", "hola", "morning", "afternoon", "evening", "attn"];
+const THANKS: &[&str] = &["thanks", "thank", "thx", "ty", "gracias", "cheers"];
+const STAFF_WORDS: &[&str] =
+    &["pharmacy", "pharmacist", "driver", "courier", "delivery", "store", "farmacia", "dispatch", "team"];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CueKind {
+    /// Any case accepted (`my name is andre duarte`).
+    AnyCase,
+    /// Capitalised words accepted without a dictionary hit.
+    Strong,
+    /// Self-introduction: strong, but staff when a pharmacy word follows.
+    Intro,
+    /// `Dr.`, `Mrs.`: a single word is a last name.
+    Title,
+    /// Greeting: a single word is a first name.
+    Greeting,
+    /// Weak: needs a dictionary hit or two capitalised words.
+    Weak,
+    None,
+    /// Thanks: the person is staff.
+    Staff,
+}
+
+fn cue_for(ctx: &Ctx<'_>, j: usize) -> CueKind {
+    let Some(p1) = ctx.prev(j) else { return CueKind::None };
+    let w1 = ctx.low(p1);
+    let p2 = ctx.prev(p1);
+    let w2 = p2.map_or("", |p| ctx.low(p));
+    if ctx.is_sym(p1, b':') {
+        return if matches!(w2, "name" | "patient" | "pt" | "nombre" | "paciente" | "customer" | "recipient" | "member" | "for" | "attn") {
+            CueKind::AnyCase
+        } else {
+            CueKind::None
+        };
+    }
+    if ctx.is_sym(p1, b'.') && TITLES.contains(&w2) {
+        return CueKind::Title;
+    }
+    if ctx.is_sym(p1, b',') && GREETINGS.contains(&w2) {
+        return CueKind::Greeting;
+    }
+    if (w1 == "is" && w2 == "name") || (w1 == "es" && w2 == "nombre") || matches!(w1, "soy" | "llamo") {
+        return if w1 == "soy" { CueKind::Intro } else { CueKind::AnyCase };
+    }
+    if THANKS.contains(&w1) || (w1 == "you" && w2 == "thank") {
+        return CueKind::Staff;
+    }
+    if matches!(w1, "i'm" | "im") || (w1 == "am" && w2 == "i") || (w1 == "is" && w2 == "this") || (w1 == "here" && w2 == "it's") {
+        return CueKind::Intro;
+    }
+    if TITLES.contains(&w1) {
+        return CueKind::Title;
+    }
+    if matches!(w1, "patient" | "pt" | "customer" | "recipient" | "paciente" | "member") || RELATIONS.contains(&w1) {
+        return CueKind::Strong;
+    }
+    if GREETINGS.contains(&w1) {
+        return CueKind::Greeting;
+    }
+    if WEAK.contains(&w1) {
+        return CueKind::Weak;
+    }
+    CueKind::None
+}
+
+fn is_cap(s: &str) -> bool {
+    s.chars().next().is_some_and(char::is_uppercase)
+}
+
+/// Whether token `i` can be part of a name (case rules applied by the caller).
+fn name_word(ctx: &Ctx<'_>, i: usize) -> bool {
+    let Some(t) = ctx.tok(i) else { return false };
+    if t.kind != Kind::Word || t.e - t.s < 2 {
+        return false;
+    }
+    let low = ctx.low(i);
+    let low = low.strip_suffix("'s").unwrap_or(low);
+    !ctx.lex.is_not_name(low) && !is_street_word(low)
+}
+
+fn is_street_word(w: &str) -> bool {
+    super::address::street_suffix(w)
+}
+
+/// Finds names.
+pub(crate) fn detect(ctx: &mut Ctx<'_>) {
+    let mut found: Vec<(std::ops::Range<usize>, NamePart, Option<std::ops::Range<usize>>)> = Vec::new();
+    let mut i = 0;
+    while i < ctx.toks.len() {
+        let Some(t) = ctx.tok(i) else { break };
+        if t.kind != Kind::Word || !name_word(ctx, i) {
+            i += 1;
+            continue;
+        }
+        let cue = cue_for(ctx, i);
+        let raw = ctx.raw(i);
+        let any_case = cue == CueKind::AnyCase;
+        if !any_case && !is_cap(raw) {
+            i += 1;
+            continue;
+        }
+        let low0 = ctx.low(i);
+        let low0 = low0.strip_suffix("'s").unwrap_or(low0);
+        let first_dict = ctx.lex.is_first_name(low0);
+        let sur_dict = ctx.lex.is_surname(low0);
+        // Extend over following name words joined by one space.
+        let mut toks = vec![i];
+        let mut j = i;
+        while toks.len() < 4 {
+            let Some(sp) = ctx.tok(j + 1) else { break };
+            if sp.kind != Kind::Space || sp.e - sp.s != 1 || ctx.low(j).ends_with("'s") {
+                break;
+            }
+            let k = j + 2;
+            if !name_word(ctx, k) {
+                break;
+            }
+            let kr = ctx.raw(k);
+            let kl = ctx.low(k);
+            let kl = kl.strip_suffix("'s").unwrap_or(kl);
+            let ok = if any_case { true } else { is_cap(kr) && (ctx.lex.is_surname(kl) || ctx.lex.is_first_name(kl) || kr.chars().skip(1).any(char::is_lowercase) || kr.len() > 2) };
+            if !ok {
+                break;
+            }
+            toks.push(k);
+            j = k;
+        }
+        let multi = toks.len() > 1;
+        let accept = match cue {
+            CueKind::Staff => false,
+            CueKind::AnyCase | CueKind::Strong | CueKind::Title => true,
+            CueKind::Intro => !staff_follows(ctx, j),
+            CueKind::Greeting => true,
+            CueKind::Weak => first_dict || sur_dict || (multi && toks.iter().skip(1).any(|k| ctx.lex.is_surname(ctx.low(*k).trim_end_matches("'s")))),
+            CueKind::None => first_dict || (sur_dict && !ctx.at_sentence_start(i)),
+        };
+        if !accept || (cue == CueKind::None && first_dict && staff_follows(ctx, j) && !multi) {
+            i = j + 1;
+            continue;
+        }
+        let (Some(ft), Some(lt)) = (ctx.tok(i), ctx.tok(j)) else { break };
+        let last_low = ctx.low(j);
+        let end = if last_low.ends_with("'s") { lt.e - 2 } else { lt.e };
+        let first_end = if low0.len() < ctx.low(i).len() { ft.e - 2 } else { ft.e };
+        let (part, first) = if multi {
+            (NamePart::Whole, Some(ft.s..first_end))
+        } else if cue == CueKind::Title || (sur_dict && !first_dict) {
+            (NamePart::Last, None)
+        } else if first_dict || matches!(cue, CueKind::Greeting | CueKind::Strong | CueKind::Intro | CueKind::AnyCase) {
+            // A single word after `Hi`, `my sister` or `I'm` is a given name.
+            (NamePart::First, None)
+        } else {
+            (NamePart::Whole, None)
+        };
+        found.push((ft.s..end, part, first));
+        i = j + 1;
+    }
+    for (r, part, first) in found {
+        ctx.push_name(r, part, first, prio::NAME, "name");
+    }
+}
+
+/// Whether a pharmacy/staff word follows within a few words (`this is Dana from the pharmacy`).
+fn staff_follows(ctx: &Ctx<'_>, j: usize) -> bool {
+    let mut k = j;
+    for _ in 0..6 {
+        let Some(n) = ctx.next(k) else { return false };
+        if ctx.is_boundary(n) {
+            return false;
+        }
+        if STAFF_WORDS.contains(&ctx.low(n)) {
+            return true;
+        }
+        k = n;
+    }
+    false
+}
+
+impl Ctx<'_> {
+    /// Adds a `NAME` candidate with its part and first-name range.
+    pub(crate) fn push_name(
+        &mut self,
+        range: std::ops::Range<usize>,
+        part: NamePart,
+        first: Option<std::ops::Range<usize>>,
+        prio: u8,
+        detector: &'static str,
+    ) {
+        if range.start < range.end {
+            self.cands.push(super::scan::Cand { label: Label::Name, range, prio, first, part, detector });
+        }
+    }
+}

@@ -1,0 +1,454 @@
+//! Number and identifier detectors (LABELS.md section 3): SSN, phone, card, NPI, MRN, member id,
+//! Rx number, ZIP, age, MBI, DEA. A digit chain (digits joined by single separators) is read once
+//! and classified by its shape, its check digits and the nearest cue word; operational numbers
+//! (orders, codes, prices, doses, times) are left alone.
+
+use super::dates;
+use super::lexicon::Cue;
+use super::record::RecordView;
+use super::scan::{prio, Ctx, Kind};
+use super::validate;
+use crate::labels::Label;
+use std::ops::Range;
+
+/// Longest digit chain that is classified at all; longer ones are skipped as a whole (C9).
+const MAX_CHAIN_DIGITS: usize = 24;
+
+/// Digits joined by single separators, e.g. `+1 (312) 555-0147`.
+#[derive(Debug)]
+pub(crate) struct Chain {
+    pub range: Range<usize>,
+    pub groups: Vec<Range<usize>>,
+    pub seps: Vec<u8>,
+    pub digits: Vec<u8>,
+    pub plus: bool,
+    pub paren: bool,
+}
+
+impl Chain {
+    fn lens(&self) -> Vec<usize> {
+        self.groups.iter().map(|g| g.end - g.start).collect()
+    }
+}
+
+fn digit(b: u8) -> bool {
+    b.is_ascii_digit()
+}
+
+/// Reads the chain that starts at byte `start` (a digit).
+pub(crate) fn chain_at(ctx: &Ctx<'_>, start: usize) -> Chain {
+    let b = |p: usize| ctx.byte(p);
+    let mut s = start;
+    let (mut plus, mut paren) = (false, false);
+    if start > 0 && b(start - 1) == b'+' {
+        plus = true;
+        s = start - 1;
+    } else if start > 0 && b(start - 1) == b'(' {
+        paren = true;
+        s = start - 1;
+    }
+    let mut groups = Vec::new();
+    let mut seps = Vec::new();
+    let mut digits = Vec::new();
+    let mut pos = start;
+    let mut open_paren = paren;
+    loop {
+        let gs = pos;
+        while digit(b(pos)) {
+            if digits.len() <= MAX_CHAIN_DIGITS {
+                digits.push(b(pos));
+            }
+            pos += 1;
+        }
+        groups.push(gs..pos);
+        let (c0, c1, c2, c3) = (b(pos), b(pos + 1), b(pos + 2), b(pos + 3));
+        let step = match (c0, c1, c2, c3) {
+            (b'-' | b'.' | b'/', d, _, _) if digit(d) => Some((c0, 1)),
+            (b' ', d, _, _) if digit(d) => Some((b' ', 1)),
+            (b' ', b'-', b' ', d) if digit(d) => Some((b'-', 3)),
+            (b')', b' ', d, _) if open_paren && digit(d) => Some((b')', 2)),
+            (b')', d, _, _) if open_paren && digit(d) => Some((b')', 1)),
+            (b')', b'-' | b'.', d, _) if open_paren && digit(d) => Some((b')', 2)),
+            (b' ', b'(', d, _) if plus && groups.len() == 1 && digit(d) => Some((b'(', 2)),
+            _ => None,
+        };
+        let Some((sep, n)) = step else { break };
+        if sep == b')' {
+            open_paren = false;
+        }
+        if sep == b'(' {
+            open_paren = true;
+        }
+        seps.push(sep);
+        pos += n;
+        if groups.len() > 64 {
+            // Keep consuming digits so the scan stays linear, but stop recording groups.
+            while digit(b(pos)) || matches!(b(pos), b'-' | b'.' | b'/' | b' ') && digit(b(pos + 1)) {
+                pos += 1;
+                digits.push(b'0');
+            }
+            break;
+        }
+    }
+    Chain { range: s..pos, groups, seps, digits, plus, paren }
+}
+
+fn word_after(ctx: &Ctx<'_>, pos: usize) -> (String, bool) {
+    // The word right after `pos` (skipping at most one space), and whether it was glued.
+    let glued = ctx.byte(pos).is_ascii_alphabetic() || ctx.byte(pos) == 0xC2;
+    let mut p = pos;
+    if ctx.byte(p) == b' ' {
+        p += 1;
+    }
+    let mut e = p;
+    while ctx.byte(e).is_ascii_alphabetic() {
+        e += 1;
+    }
+    (ctx.lower.get(p..e).unwrap_or("").to_owned(), glued)
+}
+
+const UNITS: &[&str] = &[
+    "mg", "mcg", "g", "ml", "l", "units", "unit", "u", "iu", "tablets", "tablet", "tabs", "tab",
+    "pills", "pill", "capsules", "capsule", "caps", "pens", "pen", "inhalers", "inhaler", "vials",
+    "vial", "min", "mins", "minute", "minutes", "hours", "hour", "hrs", "hr", "h", "days", "day",
+    "weeks", "week", "months", "bags", "bag", "boxes", "box", "totes", "tote", "refills", "refill",
+    "times", "lbs", "lb", "kg", "f", "c", "x", "am", "pm", "a", "p", "percent", "bottles",
+    "bottle", "packs", "pack", "patches", "doses", "dose", "sprays", "puffs", "drops", "ounces",
+    "oz", "miles", "mi", "km", "blocks", "stops", "items", "packages", "de", "of", "st", "nd",
+    "rd", "th", "cc", "meq", "mmol", "pts", "people", "steps", "floors", "flights", "dollars",
+    "cents", "usd", "k", "year", "yr", "month", "mo", "morning", "tarde", "noche", "mañana",
+];
+
+/// Whether the chain sits in an operational context: price, time, unit, percentage.
+fn operational(ctx: &Ctx<'_>, c: &Chain, after: &str, glued: bool) -> bool {
+    let s = c.range.start;
+    let before = if s > 0 { ctx.byte(s - 1) } else { 0 };
+    let before2 = if s > 1 { ctx.byte(s - 2) } else { 0 };
+    let e = c.range.end;
+    if before == b'$' || (before == b' ' && before2 == b'$') || matches!(ctx.byte(e), b'%' | b'$') {
+        return true;
+    }
+    if ctx.text.get(e..).is_some_and(|r| r.starts_with('°') || r.starts_with(" °")) {
+        return true;
+    }
+    // Times: 3:45, 12:30pm.
+    if (before == b':' && digit(before2)) || (ctx.byte(e) == b':' && digit(ctx.byte(e + 1))) {
+        return true;
+    }
+    // Decimal amounts (`12.50`) right after a currency word are prices.
+    if (glued || c.groups.len() == 1) && UNITS.contains(&after) {
+        return true;
+    }
+    false
+}
+
+fn same_seps(c: &Chain, allowed: &[u8]) -> bool {
+    c.seps.first().is_some_and(|f| allowed.contains(f) && c.seps.iter().all(|s| s == f))
+}
+
+fn toll_free(d: &[u8]) -> bool {
+    let area = match d.len() {
+        10 => d.get(0..3),
+        11 if d.first() == Some(&b'1') => d.get(1..4),
+        _ => None,
+    };
+    matches!(area, Some(b"800" | b"888" | b"877" | b"866" | b"855" | b"844" | b"833"))
+}
+
+/// A phone shape that needs no cue.
+fn phone_shape(c: &Chain) -> bool {
+    let n = c.digits.len();
+    let lens = c.lens();
+    if c.plus {
+        return (8..=15).contains(&n) && c.groups.len() >= 2;
+    }
+    if c.paren {
+        return (n == 10) && lens.first() == Some(&3);
+    }
+    let nanp = match lens.as_slice() {
+        [3, 3, 4] => same_seps(c, b"-. "),
+        [1, 3, 3, 4] => c.digits.first() == Some(&b'1') && same_seps(c, b"-. "),
+        [1, 3, 4] => false,
+        [3, 4] => c.seps.first() == Some(&b'-') || c.seps.first() == Some(&b'.'),
+        _ => false,
+    };
+    if nanp {
+        return true;
+    }
+    // UK/EU national formats: leading 0, 10-11 digits in 2-4 groups.
+    c.digits.first() == Some(&b'0')
+        && (10..=11).contains(&n)
+        && (2..=4).contains(&c.groups.len())
+        && c.seps.iter().all(|s| matches!(s, b' ' | b'-'))
+}
+
+fn card_shape(c: &Chain) -> bool {
+    let lens = c.lens();
+    if lens.len() == 1 {
+        return true;
+    }
+    let all4 = lens.iter().take(lens.len() - 1).all(|l| *l == 4);
+    all4 || matches!(lens.as_slice(), [4, 6, 5] | [4, 6, 4]) && same_seps(c, b"- ")
+}
+
+fn ssn_shape(c: &Chain) -> bool {
+    (c.lens().as_slice() == [3, 2, 4] && same_seps(c, b"-. "))
+        || (c.digits.len() == 9 && c.groups.len() == 9 && same_seps(c, b" -"))
+}
+
+/// What the chain is, given its cue and surroundings.
+fn classify(ctx: &Ctx<'_>, c: &Chain, cue: Option<Cue>, rec: &RecordView) -> Option<(Label, u8, &'static str)> {
+    let n = c.digits.len();
+    if n > MAX_CHAIN_DIGITS || n == 0 {
+        return None;
+    }
+    if let Some(l) = rec.match_digits(&c.digits) {
+        return Some((l, prio::RECORD, "order_record"));
+    }
+    if (13..=19).contains(&n) && card_shape(c) && validate::luhn(&c.digits) {
+        return Some((Label::CreditCard, prio::CHECKSUM, "card_luhn"));
+    }
+    let (after, _) = word_after(ctx, c.range.end);
+    match cue {
+        Some(Cue::Ssn) if n == 9 || n == 4 => return Some((Label::Ssn, prio::CHECKSUM, "ssn_cue")),
+        Some(Cue::Npi) if n == 10 => return Some((Label::Npi, prio::CHECKSUM, "npi")),
+        Some(Cue::Mrn) if (4..=12).contains(&n) => return Some((Label::Mrn, prio::CUED, "mrn_cue")),
+        Some(Cue::Insurance | Cue::Medicare) if (6..=15).contains(&n) => {
+            return Some((Label::InsuranceId, prio::CUED, "member_cue"))
+        }
+        Some(Cue::Rx) if (5..=12).contains(&n) => return Some((Label::RxNumber, prio::CUED, "rx_cue")),
+        Some(Cue::Zip) if n == 5 || (n == 9 && c.lens().as_slice() == [5, 4]) => {
+            return Some((Label::Zip, prio::CUED, "zip_cue"))
+        }
+        Some(Cue::Age) if n <= 3 && age_value(&c.digits) => {
+            return Some((Label::Age, prio::CUED, "age_cue"))
+        }
+        Some(Cue::Phone) if (7..=15).contains(&n) && !toll_free(&c.digits) => {
+            return Some((Label::Phone, prio::PHONE, "phone_cue"))
+        }
+        Some(Cue::Pharmacy | Cue::Skip | Cue::Expiry | Cue::Card) => return None,
+        _ => {}
+    }
+    if ssn_shape(c) {
+        return Some((Label::Ssn, prio::CHECKSUM, "ssn_shape"));
+    }
+    if phone_shape(c) {
+        return if toll_free(&c.digits) { None } else { Some((Label::Phone, prio::PHONE, "phone_shape")) };
+    }
+    if n == 10 && c.groups.len() == 1 && validate::npi(&c.digits) {
+        return Some((Label::Npi, prio::CHECKSUM, "npi_luhn"));
+    }
+    if n <= 3 && age_value(&c.digits) && years_old(ctx, c.range.end) {
+        return Some((Label::Age, prio::CUED, "age_years"));
+    }
+    if n == 5 && c.groups.len() == 1 && after == "area" {
+        return Some((Label::Zip, prio::CUED, "zip_area"));
+    }
+    None
+}
+
+fn age_value(d: &[u8]) -> bool {
+    let v = d.iter().fold(0u32, |a, b| a * 10 + u32::from(b - b'0'));
+    (90..=130).contains(&v)
+}
+
+fn years_old(ctx: &Ctx<'_>, end: usize) -> bool {
+    let rest = ctx.lower.get(end..).unwrap_or("");
+    let rest = rest.trim_start_matches([' ', '-']);
+    rest.starts_with("years old")
+        || rest.starts_with("year old")
+        || rest.starts_with("years of age")
+        || rest.starts_with("yo ")
+        || rest.starts_with("y/o")
+        || rest.starts_with("yrs old")
+        || rest.starts_with("años")
+}
+
+/// Runs the digit-chain detector over every number token.
+pub(crate) fn detect_chains(ctx: &mut Ctx<'_>, rec: &RecordView) {
+    let mut consumed = 0usize;
+    let mut found = Vec::new();
+    for i in 0..ctx.toks.len() {
+        let Some(t) = ctx.tok(i) else { break };
+        if t.s < consumed {
+            continue;
+        }
+        let (start, forced) = match t.kind {
+            Kind::Num => (t.s, None),
+            Kind::Mixed => match glued_cue(ctx, i) {
+                Some((pos, cue)) => (pos, Some(cue)),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let c = chain_at(ctx, start);
+        consumed = c.range.end;
+        if ctx.in_opaque(&c.range) {
+            continue;
+        }
+        let (after, glued) = word_after(ctx, c.range.end);
+        if forced.is_none() && glued && c.groups.len() == 1 {
+            continue; // `20mg`, `8am`: a mixed token, read by the id detector.
+        }
+        if operational(ctx, &c, &after, glued) {
+            continue;
+        }
+        let cue = forced.or_else(|| ctx.cue_before(i, 6).map(|(c, _)| c));
+        if let Some(d) = dates::numeric(ctx, &c) {
+            if let Some(label) = dates::decide(ctx, i, &d, rec) {
+                found.push((label, c.range.clone(), prio::DATE, "date_numeric"));
+            }
+            continue;
+        }
+        if let Some((label, p, det)) = classify(ctx, &c, cue, rec) {
+            found.push((label, c.range.clone(), p, det));
+        } else if c.seps.contains(&b' ') {
+            // Two numbers side by side ("rx 1234567 30"): read each space-separated part.
+            for part in split_spaces(ctx, &c) {
+                if let Some((label, p, det)) = classify(ctx, &part, cue, rec) {
+                    found.push((label, part.range.clone(), p, det));
+                }
+            }
+        }
+    }
+    for (label, r, p, det) in found {
+        ctx.push(label, r, p, det);
+    }
+}
+
+fn split_spaces(ctx: &Ctx<'_>, c: &Chain) -> Vec<Chain> {
+    let mut out = Vec::new();
+    let mut gi = 0;
+    while gi < c.groups.len() {
+        let mut gj = gi;
+        while gj < c.seps.len() && c.seps.get(gj) != Some(&b' ') {
+            gj += 1;
+        }
+        let (Some(a), Some(b)) = (c.groups.get(gi), c.groups.get(gj)) else { break };
+        let sub = chain_sub(ctx, a.start..b.end, c.groups.get(gi..=gj).unwrap_or(&[]), c.seps.get(gi..gj).unwrap_or(&[]));
+        out.push(sub);
+        gi = gj + 1;
+    }
+    out
+}
+
+fn chain_sub(ctx: &Ctx<'_>, range: Range<usize>, groups: &[Range<usize>], seps: &[u8]) -> Chain {
+    let digits = groups
+        .iter()
+        .flat_map(|g| ctx.text.as_bytes().get(g.clone()).unwrap_or(&[]).iter().copied())
+        .collect();
+    Chain { range, groups: groups.to_vec(), seps: seps.to_vec(), digits, plus: false, paren: false }
+}
+
+/// A mixed token whose letters are a cue word glued to digits (`SSN936959067`, `phone5550154`).
+fn glued_cue(ctx: &Ctx<'_>, i: usize) -> Option<(usize, Cue)> {
+    let t = ctx.tok(i)?;
+    let low = ctx.low(i);
+    let split = low.find(|c: char| c.is_ascii_digit())?;
+    let (letters, rest) = low.split_at(split);
+    if letters.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) || rest.len() < 4 {
+        return None;
+    }
+    let cue = ctx.lex.cue(letters).or_else(|| {
+        ["phone", "cell", "mobile", "tel", "ssn", "mrn", "dob", "npi", "at", "is", "number"]
+            .iter()
+            .find(|w| letters.ends_with(*w))
+            .and_then(|w| match *w {
+                "at" | "is" | "number" => Some(Cue::Phone),
+                w => ctx.lex.cue(w),
+            })
+    })?;
+    Some((t.s + split, cue))
+}
+
+/// Identifiers with letters: MBI, DEA, member ids, alphanumeric MRNs, HICNs.
+pub(crate) fn detect_ids(ctx: &mut Ctx<'_>, rec: &RecordView) {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < ctx.toks.len() {
+        let Some(t) = ctx.tok(i) else { break };
+        if !matches!(t.kind, Kind::Mixed | Kind::Num) || t.e - t.s > 40 {
+            i += 1;
+            continue;
+        }
+        // Up to three groups joined by one `-` or space: MBI written 4-3-4.
+        let mut j = i;
+        let mut compact: Vec<u8> = ctx.raw(i).bytes().collect();
+        let mut end = t.e;
+        let mut best: Option<(Label, usize, usize, u8, &'static str)> = None;
+        for _ in 0..3 {
+            if let Some(r) = id_label(ctx, i, &compact, rec) {
+                best = Some((r.0, end, j, r.1, r.2));
+            }
+            let (Some(sep), Some(nx)) = (ctx.tok(j + 1), ctx.tok(j + 2)) else { break };
+            let sep_ok = sep.e == sep.s + 1 && matches!(ctx.byte(sep.s), b'-' | b' ');
+            if !sep_ok || !matches!(nx.kind, Kind::Mixed | Kind::Num | Kind::Word) || nx.e - nx.s > 4 {
+                break;
+            }
+            compact.extend(ctx.raw(j + 2).bytes());
+            end = nx.e;
+            j += 2;
+            if compact.len() > 11 {
+                break;
+            }
+        }
+        if let Some((label, e, last, p, det)) = best {
+            if !ctx.in_opaque(&(t.s..e)) {
+                found.push((label, t.s..e, p, det));
+            }
+            i = last + 1;
+        } else {
+            i += 1;
+        }
+    }
+    for (label, r, p, det) in found {
+        ctx.push(label, r, p, det);
+    }
+}
+
+const ID_SKIP_PREFIXES: &[&str] = &["1z", "tba", "ord", "trk", "po", "inv", "ref", "conf"];
+
+fn id_label(ctx: &Ctx<'_>, i: usize, compact: &[u8], rec: &RecordView) -> Option<(Label, u8, &'static str)> {
+    let letters = compact.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    let digits = compact.iter().filter(|b| b.is_ascii_digit()).count();
+    if letters + digits != compact.len() || letters == 0 || digits == 0 {
+        return None;
+    }
+    if let Some(l) = rec.match_alnum(compact) {
+        return Some((l, prio::RECORD, "order_record"));
+    }
+    if validate::mbi(compact) {
+        return Some((Label::Mbi, prio::CHECKSUM, "mbi"));
+    }
+    if validate::dea(compact) {
+        return Some((Label::Dea, prio::CHECKSUM, "dea"));
+    }
+    let low = String::from_utf8_lossy(compact).to_ascii_lowercase();
+    if ID_SKIP_PREFIXES.iter().any(|p| low.starts_with(p)) {
+        return None;
+    }
+    let lead = compact.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let tail_digits = compact.get(lead..).is_some_and(|r| r.iter().all(u8::is_ascii_digit));
+    let cue = ctx.cue_before(i, 6).map(|(c, _)| c);
+    match cue {
+        Some(Cue::Skip | Cue::Delivery | Cue::Pharmacy) => return None,
+        Some(Cue::Mrn) if digits >= 5 && lead <= 3 => return Some((Label::Mrn, prio::CUED, "mrn_cue")),
+        Some(Cue::Rx) if digits >= 5 && lead <= 3 => return Some((Label::RxNumber, prio::CUED, "rx_cue")),
+        Some(Cue::Insurance | Cue::Medicare) if digits >= 4 && compact.len() >= 6 => {
+            return Some((Label::InsuranceId, prio::CUED, "member_cue"))
+        }
+        _ => {}
+    }
+    // Member-id shape: 1-3 letters and 8-12 digits; HICN: 9 digits and 1-2 letters.
+    if tail_digits && (1..=3).contains(&lead) && (8..=12).contains(&digits) {
+        return Some((Label::InsuranceId, prio::CUED, "member_shape"));
+    }
+    let hicn = digits == 9
+        && compact.iter().take(9).all(u8::is_ascii_digit)
+        && (1..=2).contains(&letters)
+        && compact.len() <= 11;
+    if hicn {
+        return Some((Label::InsuranceId, prio::CUED, "hicn_shape"));
+    }
+    None
+}
