@@ -16,12 +16,17 @@ pub struct AuditLog {
 
 impl AuditLog {
     async fn flush_and_schedule(&self, cfg: &Config, now: u64, force: bool) {
-        let Ok(store) = SqlRoomStore::open_region(&self.state, cfg.region, &cfg.keyring, now) else {
+        let Ok(store) = SqlRoomStore::open_region(&self.state, cfg.region, &cfg.keyring, now)
+        else {
             return;
         };
         let _ = audit_sink::flush(&store, cfg, &self.env.bucket("AUDIT"), now, force).await;
         if let Ok(Some(t)) = audit_sink::next_flush_ms(&store) {
-            let _ = self.state.storage().set_alarm(t.max(now.saturating_add(1)) as i64).await;
+            let _ = self
+                .state
+                .storage()
+                .set_alarm(t.max(now.saturating_add(1)) as i64)
+                .await;
         }
     }
 }
@@ -32,13 +37,16 @@ impl DurableObject for AuditLog {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let Ok(cfg) = Config::get(&self.env) else { return Response::error("config", 503) };
+        let Ok(cfg) = Config::get(&self.env) else {
+            return Response::error("config", 503);
+        };
         let body = req.bytes().await?;
         let Ok(draft) = serde_json::from_slice::<EventDraft>(&body) else {
             return Response::error("draft", 400);
         };
         let now = Date::now().as_millis();
-        let mut store = match SqlRoomStore::open_region(&self.state, cfg.region, &cfg.keyring, now) {
+        let mut store = match SqlRoomStore::open_region(&self.state, cfg.region, &cfg.keyring, now)
+        {
             Ok(s) => s,
             Err(_) => return Response::error("store", 500),
         };
@@ -51,7 +59,8 @@ impl DurableObject for AuditLog {
 
     async fn alarm(&self) -> Result<Response> {
         if let Ok(cfg) = Config::get(&self.env) {
-            self.flush_and_schedule(&cfg, Date::now().as_millis(), true).await;
+            self.flush_and_schedule(&cfg, Date::now().as_millis(), true)
+                .await;
         }
         Response::empty()
     }

@@ -3,7 +3,7 @@
 //! answers 503 CONFIG_INVALID (the reason is logged once) instead of running unprotected.
 
 use rxroom_core::audit::AuditSigningKey;
-use rxroom_core::claims::{AuthConfig, IdlePolicy, Verifier};
+use rxroom_core::claims::{AuthConfig, Verifier};
 use rxroom_core::envelope::{KeyConfig, Keyring};
 use rxroom_core::ids::{Region, Role};
 use rxroom_core::redact::{IngestMode, IngestPolicy, Redactor};
@@ -29,8 +29,6 @@ pub struct Config {
     pub room_name_key: Zeroizing<Vec<u8>>,
     /// Room lifetimes and limits.
     pub room: RoomConfig,
-    /// Automatic logoff for live sockets.
-    pub idle: IdlePolicy,
     /// What ingest does with PHI per sender role.
     pub ingest: IngestPolicy,
     /// The PHI detectors, compiled once.
@@ -39,7 +37,10 @@ pub struct Config {
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config").field("dev", &self.dev).field("region", &self.region).finish_non_exhaustive()
+        f.debug_struct("Config")
+            .field("dev", &self.dev)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
     }
 }
 
@@ -141,7 +142,11 @@ impl Config {
         let active = text(env, "DATA_KEY_ACTIVE").ok_or(ConfigError::DataKeys)?;
         let retired = text(env, "DATA_KEYS_RETIRED");
         let keyring = Keyring::from_config(
-            &KeyConfig { data_keys: &keys, active: &active, retired: retired.as_deref() },
+            &KeyConfig {
+                data_keys: Some(&keys),
+                active: Some(&active),
+                retired: retired.as_deref(),
+            },
             dev,
         )
         .map_err(|_| ConfigError::DataKeys)?;
@@ -153,7 +158,9 @@ impl Config {
         let room_name_key = text(env, "ROOM_NAME_KEY")
             .and_then(|k| {
                 use base64::Engine;
-                base64::engine::general_purpose::STANDARD.decode(k.trim()).ok()
+                base64::engine::general_purpose::STANDARD
+                    .decode(k.trim())
+                    .ok()
             })
             .filter(|k| k.len() >= 32)
             .map(Zeroizing::new)
@@ -162,8 +169,8 @@ impl Config {
         let mut room = RoomConfig::new(region);
         room.driver_ttl_ms = secs(env, "DRIVER_TTL_SECS", 30 * 60)?.saturating_mul(1000);
         room.close_ttl_ms = secs(env, "CLOSE_TTL_SECS", 24 * 3600)?.saturating_mul(1000);
-        let idle_ms = secs(env, "IDLE_LOGOFF_SECS", 15 * 60)?.saturating_mul(1000);
-        room.live.idle_ms = idle_ms;
+        // Automatic logoff (164.312(a)(2)(iii)): idle sockets close after this.
+        room.live.idle_logoff_ms = secs(env, "IDLE_LOGOFF_SECS", 15 * 60)?.saturating_mul(1000);
         room.live.auth_timeout_ms = secs(env, "WS_AUTH_TIMEOUT_SECS", 10)?.saturating_mul(1000);
         if !room.is_valid() {
             return Err(ConfigError::Limits);
@@ -185,7 +192,6 @@ impl Config {
             audit_key,
             room_name_key,
             room,
-            idle: IdlePolicy { idle_ms },
             ingest,
             redactor: Redactor::new(),
         })

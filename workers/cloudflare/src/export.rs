@@ -13,7 +13,9 @@ use rxroom_core::claims::Scope;
 use rxroom_core::ids::OrderId;
 use rxroom_core::policy::{self, Action};
 use rxroom_core::room::{ArchiveDoc, ArchivedMessage};
-use rxroom_core::room::{Caller, Room, RoomError, RoomStore, SealKind, Sealer, StoreError, OUTCOME_OK};
+use rxroom_core::room::{
+    Caller, Room, RoomError, RoomStore, SealKind, Sealer, StoreError, OUTCOME_OK,
+};
 
 fn unavailable<E>(_: E) -> RoomError {
     RoomError::Store(StoreError::Unavailable)
@@ -59,7 +61,9 @@ pub async fn export_order(
         }
         let page = list.execute().await.map_err(unavailable)?;
         for obj in page.objects() {
-            let Some(body) = bucket.get(obj.key()).execute().await.map_err(unavailable)? else { continue };
+            let Some(body) = bucket.get(obj.key()).execute().await.map_err(unavailable)? else {
+                continue;
+            };
             let Some(b) = body.body() else { continue };
             let text = b.text().await.map_err(unavailable)?;
             events.extend(decode_segment(&text).map_err(|_| RoomError::Encoding)?);
@@ -70,19 +74,45 @@ pub async fn export_order(
         }
     }
     let flushed_to = events.last().map_or(0, AuditEvent::seq);
-    events.extend(store.outbox_events()?.into_iter().filter(|e| e.seq() > flushed_to));
+    events.extend(
+        store
+            .outbox_events()?
+            .into_iter()
+            .filter(|e| e.seq() > flushed_to),
+    );
 
     // 4. Messages in the full view: from the live room, or from its sealed archive.
     let messages: Vec<ArchivedMessage> = if store.meta()?.is_some() {
-        let scanner = Scanner { redactor: &cfg.redactor, policy: &cfg.ingest };
-        let sealer = RoomSealer { keyring: &cfg.keyring, region: cfg.region, order };
-        let mut r = Room::new(&mut store, &scanner, &sealer, &cfg.room);
+        let scanner = Scanner {
+            redactor: &cfg.redactor,
+            policy: &cfg.ingest,
+        };
+        let sealer = RoomSealer {
+            keyring: &cfg.keyring,
+            region: cfg.region,
+            order,
+        };
+        let r = Room::new(&mut store, &scanner, &sealer, &cfg.room);
         r.full_messages()?
     } else if let Some(name) = archive_name {
         let bucket = room.archive_bucket().map_err(unavailable)?;
-        let obj = bucket.get(&name).execute().await.map_err(unavailable)?.ok_or(RoomError::Encoding)?;
-        let bytes = obj.body().ok_or(RoomError::Encoding)?.bytes().await.map_err(unavailable)?;
-        let sealer = RoomSealer { keyring: &cfg.keyring, region: cfg.region, order };
+        let obj = bucket
+            .get(&name)
+            .execute()
+            .await
+            .map_err(unavailable)?
+            .ok_or(RoomError::Encoding)?;
+        let bytes = obj
+            .body()
+            .ok_or(RoomError::Encoding)?
+            .bytes()
+            .await
+            .map_err(unavailable)?;
+        let sealer = RoomSealer {
+            keyring: &cfg.keyring,
+            region: cfg.region,
+            order,
+        };
         let plain = sealer.open(SealKind::Archive, &name, &bytes)?;
         let doc: ArchiveDoc = serde_json::from_slice(&plain).map_err(|_| RoomError::Encoding)?;
         doc.messages
@@ -91,7 +121,10 @@ pub async fn export_order(
     };
 
     // 5. Header, events, messages, trailer.
-    let head = events.last().map(|e| (e.seq(), e.hash().to_owned())).unwrap_or_default();
+    let head = events
+        .last()
+        .map(|e| (e.seq(), e.hash().to_owned()))
+        .unwrap_or_default();
     let mut out = String::new();
     out.push_str(
         &ExportLine::Header(ExportHeader {

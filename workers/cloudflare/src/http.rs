@@ -3,7 +3,6 @@
 
 use futures_util::StreamExt;
 use rxroom_core::api::{ErrorBody, ErrorCode};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::{Headers, Request, Response};
 
@@ -109,21 +108,6 @@ pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiEr
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-/// Reads and parses a JSON body of at most `limit` bytes.
-pub async fn read_json<T: DeserializeOwned>(
-    req: &mut Request,
-    limit: usize,
-) -> Result<T, ApiError> {
-    let body = read_body(req, limit).await?;
-    parse_json(&body)
-}
-
-/// Parses JSON, mapping every failure to `INVALID_JSON` without echoing the input.
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|_| ApiError::because(ErrorCode::InvalidJson, "json_parse"))
 }
 
 fn base_headers(request_id: &str) -> Headers {

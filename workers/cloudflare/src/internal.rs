@@ -45,7 +45,13 @@ impl Forwarded {
         let url = req.url().map_err(|_| ())?;
         let op = url.path().trim_start_matches('/').to_owned();
         let h = req.headers();
-        let order = h.get(H_ORDER).ok().flatten().ok_or(())?.parse::<OrderId>().map_err(|_| ())?;
+        let order = h
+            .get(H_ORDER)
+            .ok()
+            .flatten()
+            .ok_or(())?
+            .parse::<OrderId>()
+            .map_err(|_| ())?;
         let auth = match h.get(H_AUTH).ok().flatten() {
             Some(json) => Some(serde_json::from_str::<SocketAuth>(&json).map_err(|_| ())?),
             None => None,
@@ -103,7 +109,12 @@ pub fn request(
     init.with_headers(headers.clone());
     if let Some(ws) = websocket {
         // A WebSocket upgrade must reach the object as one, so copy the upgrade headers.
-        for name in ["upgrade", "connection", "sec-websocket-key", "sec-websocket-version"] {
+        for name in [
+            "upgrade",
+            "connection",
+            "sec-websocket-key",
+            "sec-websocket-version",
+        ] {
             if let Ok(Some(v)) = ws.headers().get(name) {
                 headers.set(name, &v)?;
             }
@@ -138,7 +149,10 @@ fn serde_urlencoded_like<T: DeserializeOwned>(query: &str) -> Option<T> {
     let mut map = serde_json::Map::new();
     for (k, v) in worker::url::form_urlencoded::parse(query.as_bytes()) {
         let n: u64 = v.parse().ok()?;
-        if map.insert(k.into_owned(), serde_json::Value::from(n)).is_some() {
+        if map
+            .insert(k.into_owned(), serde_json::Value::from(n))
+            .is_some()
+        {
             return None;
         }
     }
@@ -182,7 +196,9 @@ pub fn error(e: &RoomError) -> worker::Result<Response> {
     };
     let body = InternalError {
         code: code.as_str().to_owned(),
-        labels: e.labels().map(|l| l.into_iter().map(str::to_owned).collect()),
+        labels: e
+            .labels()
+            .map(|l| l.into_iter().map(str::to_owned).collect()),
         reason: reason.map(str::to_owned),
     };
     let json = serde_json::to_string(&body).unwrap_or_default();
@@ -212,5 +228,9 @@ pub async fn into_api_error(mut resp: Response) -> ApiError {
         Some("encoding") => Some("encoding"),
         _ => None,
     };
-    ApiError { code, reason, labels }
+    ApiError {
+        code,
+        reason,
+        labels,
+    }
 }

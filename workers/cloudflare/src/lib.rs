@@ -43,7 +43,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 
     let (response, code, reason) = match outcome {
         Ok(resp) => (resp, None, None),
-        Err(err) => (http::error_response(&err, &request_id)?, Some(err.code.as_str()), err.reason),
+        Err(err) => (
+            http::error_response(&err, &request_id)?,
+            Some(err.code.as_str()),
+            err.reason,
+        ),
     };
     log::LogLine {
         kind: "request",
@@ -76,23 +80,45 @@ fn room_route(rest: &[&str], method: &Method) -> std::result::Result<RoomRoute, 
     let (template, allowed): (&'static str, &[(Method, &'static str, Option<usize>)]) = match rest {
         [] => (
             "/v1/rooms/{order_id}",
-            &[(Method::Post, "create", Some(MAX_CREATE_BYTES)), (Method::Get, "view", None)],
+            &[
+                (Method::Post, "create", Some(MAX_CREATE_BYTES)),
+                (Method::Get, "view", None),
+            ],
         ),
         ["messages"] => (
             "/v1/rooms/{order_id}/messages",
-            &[(Method::Post, "send", Some(MAX_MESSAGE_BODY_BYTES)), (Method::Get, "history", None)],
+            &[
+                (Method::Post, "send", Some(MAX_MESSAGE_BODY_BYTES)),
+                (Method::Get, "history", None),
+            ],
         ),
-        ["delivered"] => ("/v1/rooms/{order_id}/delivered", &[(Method::Post, "delivered", Some(MAX_SMALL_BODY_BYTES))]),
-        ["read"] => ("/v1/rooms/{order_id}/read", &[(Method::Post, "read", Some(MAX_SMALL_BODY_BYTES))]),
+        ["delivered"] => (
+            "/v1/rooms/{order_id}/delivered",
+            &[(Method::Post, "delivered", Some(MAX_SMALL_BODY_BYTES))],
+        ),
+        ["read"] => (
+            "/v1/rooms/{order_id}/read",
+            &[(Method::Post, "read", Some(MAX_SMALL_BODY_BYTES))],
+        ),
         ["live"] => ("/v1/rooms/{order_id}/live", &[(Method::Get, "live", None)]),
-        ["emergency"] => ("/v1/rooms/{order_id}/emergency", &[(Method::Post, "emergency", Some(MAX_SMALL_BODY_BYTES))]),
-        ["audit", "export"] => ("/v1/rooms/{order_id}/audit/export", &[(Method::Get, "export", None)]),
+        ["emergency"] => (
+            "/v1/rooms/{order_id}/emergency",
+            &[(Method::Post, "emergency", Some(MAX_SMALL_BODY_BYTES))],
+        ),
+        ["audit", "export"] => (
+            "/v1/rooms/{order_id}/audit/export",
+            &[(Method::Get, "export", None)],
+        ),
         _ => return Err(ErrorCode::NotFound),
     };
     allowed
         .iter()
         .find(|(m, _, _)| m == method)
-        .map(|(_, op, limit)| RoomRoute { template, op, body_limit: *limit })
+        .map(|(_, op, limit)| RoomRoute {
+            template,
+            op,
+            body_limit: *limit,
+        })
         .ok_or(ErrorCode::MethodNotAllowed)
 }
 
@@ -135,13 +161,23 @@ async fn dispatch(
     // 2. Configuration and transport.
     let cfg = match Config::get(env) {
         Ok(c) => c,
-        Err(e) => return (template, Err(ApiError::because(ErrorCode::ConfigInvalid, e.as_str()))),
+        Err(e) => {
+            return (
+                template,
+                Err(ApiError::because(ErrorCode::ConfigInvalid, e.as_str())),
+            )
+        }
     };
     if !cfg.dev && !tls_acceptable(http::tls_version(&req).as_deref()) {
-        return (template, Err(ApiError::because(ErrorCode::TlsRequired, "tls_version")));
+        return (
+            template,
+            Err(ApiError::because(ErrorCode::TlsRequired, "tls_version")),
+        );
     }
     let ip = req.headers().get("cf-connecting-ip").ok().flatten();
-    let ip = ip.as_deref().filter(|v| v.parse::<std::net::IpAddr>().is_ok());
+    let ip = ip
+        .as_deref()
+        .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
 
     // 3. Identity: a verified principal, from the Authorization header (or, for a live socket,
     //    the Sec-WebSocket-Protocol header or the first frame). Never from the URL.
@@ -152,34 +188,100 @@ async fn dispatch(
         Some(t) => match cfg.verifier.verify(&t, now) {
             Ok(p) => Some(p),
             Err(e) => {
-                audit_refusal(env, AuditAction::TokenRefused, None, ip, None, "UNAUTHENTICATED").await;
-                return (template, Err(ApiError::because(ErrorCode::Unauthenticated, e.as_str())));
+                audit_refusal(
+                    env,
+                    AuditAction::TokenRefused,
+                    None,
+                    ip,
+                    None,
+                    "UNAUTHENTICATED",
+                )
+                .await;
+                return (
+                    template,
+                    Err(ApiError::because(ErrorCode::Unauthenticated, e.as_str())),
+                );
             }
         },
         None if is_live => None,
         None => {
-            audit_refusal(env, AuditAction::TokenRefused, None, ip, None, "UNAUTHENTICATED").await;
-            return (template, Err(ApiError::because(ErrorCode::Unauthenticated, "missing_token")));
+            audit_refusal(
+                env,
+                AuditAction::TokenRefused,
+                None,
+                ip,
+                None,
+                "UNAUTHENTICATED",
+            )
+            .await;
+            return (
+                template,
+                Err(ApiError::because(
+                    ErrorCode::Unauthenticated,
+                    "missing_token",
+                )),
+            );
         }
     };
 
     // 4. The order, and the region it lives in.
     let order = match segments.get(2).and_then(|s| s.parse::<OrderId>().ok()) {
         Some(o) => o,
-        None => return (template, Err(ApiError::because(ErrorCode::InvalidRequest, "order_id"))),
+        None => {
+            return (
+                template,
+                Err(ApiError::because(ErrorCode::InvalidRequest, "order_id")),
+            )
+        }
     };
     if let Some(p) = &principal {
         if p.region() != cfg.region {
-            audit_refusal(env, AuditAction::AccessForbidden, Some(p), ip, Some(&order), "FORBIDDEN").await;
-            return (template, Err(ApiError::because(ErrorCode::Forbidden, "region")));
+            audit_refusal(
+                env,
+                AuditAction::AccessForbidden,
+                Some(p),
+                ip,
+                Some(&order),
+                "FORBIDDEN",
+            )
+            .await;
+            return (
+                template,
+                Err(ApiError::because(ErrorCode::Forbidden, "region")),
+            );
         }
     }
 
     // 5. The room's object decides the rest (membership, deadlines, policy).
-    let result = forward(env, &cfg, &req, &route, &order, principal.as_ref(), ip, body, is_live).await;
+    let result = forward(
+        env,
+        &cfg,
+        &req,
+        &route,
+        &order,
+        principal.as_ref(),
+        ip,
+        body,
+        is_live,
+    )
+    .await;
     if let Err(e) = &result {
-        if let (Some(p), true) = (&principal, matches!(e.code, ErrorCode::Forbidden | ErrorCode::AccessEnded | ErrorCode::RoomClosed)) {
-            audit_refusal(env, AuditAction::AccessForbidden, Some(p), ip, Some(&order), e.code.as_str()).await;
+        if let (Some(p), true) = (
+            &principal,
+            matches!(
+                e.code,
+                ErrorCode::Forbidden | ErrorCode::AccessEnded | ErrorCode::RoomClosed
+            ),
+        ) {
+            audit_refusal(
+                env,
+                AuditAction::AccessForbidden,
+                Some(p),
+                ip,
+                Some(&order),
+                e.code.as_str(),
+            )
+            .await;
         }
     }
     (template, result)
@@ -205,7 +307,10 @@ async fn forward(
             .flatten()
             .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
     {
-        return Err(ApiError::because(ErrorCode::InvalidRequest, "not_websocket"));
+        return Err(ApiError::because(
+            ErrorCode::InvalidRequest,
+            "not_websocket",
+        ));
     }
     let query = req.url().ok().and_then(|u| u.query().map(str::to_owned));
     let mut inner = internal::request(
@@ -239,7 +344,11 @@ fn room_name(cfg: &Config, order: &OrderId) -> String {
     mac.update(cfg.region.as_str().as_bytes());
     mac.update(b"/");
     mac.update(order.as_str().as_bytes());
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The bearer token: from `Authorization`, or for a live socket from a `bearer.<token>` entry
@@ -302,8 +411,13 @@ struct Health {
 }
 
 fn health(env: &Env, request_id: &str) -> std::result::Result<Response, ApiError> {
-    let cfg = Config::get(env).map_err(|e| ApiError::because(ErrorCode::ConfigInvalid, e.as_str()))?;
-    let body = Health { status: "ok", version: env!("CARGO_PKG_VERSION"), region: cfg.region.as_str() };
+    let cfg =
+        Config::get(env).map_err(|e| ApiError::because(ErrorCode::ConfigInvalid, e.as_str()))?;
+    let body = Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        region: cfg.region.as_str(),
+    };
     Ok(http::json_response(200, &body, request_id)?)
 }
 

@@ -9,8 +9,8 @@ use crate::config::Config;
 use crate::internal::{self, Forwarded};
 use crate::seams::{RoomSealer, Scanner};
 use crate::store::SqlRoomStore;
-use rxroom_core::api::ErrorCode;
-use rxroom_core::claims::{grant_emergency_access, EmergencyReason, EmergencyRequest};
+use rxroom_core::claims::emergency::grant_emergency_access;
+use rxroom_core::claims::{EmergencyReason, EmergencyRequest};
 use rxroom_core::ids::{OrderId, Role};
 use rxroom_core::room::live::{
     accept_frame, check_socket, ClientFrame, Close, FrameVerdict, ServerFrame, SocketAttachment,
@@ -57,7 +57,8 @@ struct GrantView {
 
 impl ChatRoom {
     fn config(&self) -> std::result::Result<Rc<Config>, RoomError> {
-        Config::get(&self.env).map_err(|_| RoomError::Store(rxroom_core::room::StoreError::Unavailable))
+        Config::get(&self.env)
+            .map_err(|_| RoomError::Store(rxroom_core::room::StoreError::Unavailable))
     }
 
     /// Runs `f` over the room's store with the real scanner and sealer.
@@ -68,9 +69,17 @@ impl ChatRoom {
         now: u64,
         f: impl FnOnce(&mut Room<'_, SqlRoomStore<'_>>) -> std::result::Result<T, RoomError>,
     ) -> std::result::Result<T, RoomError> {
-        let mut store = SqlRoomStore::open(&self.state, cfg.region, order.clone(), &cfg.keyring, now)?;
-        let scanner = Scanner { redactor: &cfg.redactor, policy: &cfg.ingest };
-        let sealer = RoomSealer { keyring: &cfg.keyring, region: cfg.region, order };
+        let mut store =
+            SqlRoomStore::open(&self.state, cfg.region, order.clone(), &cfg.keyring, now)?;
+        let scanner = Scanner {
+            redactor: &cfg.redactor,
+            policy: &cfg.ingest,
+        };
+        let sealer = RoomSealer {
+            keyring: &cfg.keyring,
+            region: cfg.region,
+            order,
+        };
         let mut room = Room::new(&mut store, &scanner, &sealer, &cfg.room);
         f(&mut room)
     }
@@ -121,7 +130,14 @@ impl ChatRoom {
                 let msg: SendMessage = internal::parse(body)?;
                 let sent = self.with_room(&cfg, &order, now, |room| room.send(&caller, &msg))?;
                 if !sent.replay {
-                    self.fan_out(|role| sent.views.for_role(role).map(|v| ServerFrame::Message(v.clone())), None);
+                    self.fan_out(
+                        |role| {
+                            sent.views
+                                .for_role(role)
+                                .map(|v| ServerFrame::Message(v.clone()))
+                        },
+                        None,
+                    );
                 }
                 // TODO: push to `sent.push_to` participants without a live socket once the push
                 // issue lands (fixed PHI-free text, never SMS); until then offline users catch up
@@ -134,7 +150,8 @@ impl ChatRoom {
                 internal::json(200, &page)
             }
             "delivered" => {
-                let view = self.with_room(&cfg, &order, now, |room| room.mark_delivered(&caller))?;
+                let view =
+                    self.with_room(&cfg, &order, now, |room| room.mark_delivered(&caller))?;
                 internal::json(200, &view)
             }
             "read" => {
@@ -148,20 +165,30 @@ impl ChatRoom {
             }
             "emergency" => {
                 let b: EmergencyBody = internal::parse(body)?;
-                let reason = EmergencyReason::from_name(&b.reason).ok_or(RoomError::InvalidRequest)?;
+                let reason =
+                    EmergencyReason::from_name(&b.reason).ok_or(RoomError::InvalidRequest)?;
                 let duration_ms = b.duration_secs.unwrap_or(30 * 60).saturating_mul(1000);
                 let request = EmergencyRequest::new(reason, b.note, duration_ms);
                 let mut store =
                     SqlRoomStore::open(&self.state, cfg.region, order.clone(), &cfg.keyring, now)?;
                 let meta = store.meta()?.ok_or(RoomError::Forbidden)?;
-                let (grant, draft) =
-                    grant_emergency_access(&principal, &order, &meta.tenant, meta.region, request, now)
-                        .map_err(|_| RoomError::Forbidden)?;
+                let (grant, draft) = grant_emergency_access(
+                    &principal,
+                    &order,
+                    &meta.tenant,
+                    meta.region,
+                    request,
+                    now,
+                )
+                .map_err(|_| RoomError::Forbidden)?;
                 store.put_grant(principal.user().as_str(), grant.expires_at_ms())?;
                 store.append_audit(draft)?;
                 internal::json(
                     201,
-                    &GrantView { reason: grant.reason().as_str(), expires_at_ms: grant.expires_at_ms() },
+                    &GrantView {
+                        reason: grant.reason().as_str(),
+                        expires_at_ms: grant.expires_at_ms(),
+                    },
                 )
             }
             "export" => {
@@ -181,7 +208,13 @@ impl ChatRoom {
         order: &OrderId,
         now: u64,
     ) -> std::result::Result<SqlRoomStore<'k>, RoomError> {
-        Ok(SqlRoomStore::open(&self.state, cfg.region, order.clone(), &cfg.keyring, now)?)
+        Ok(SqlRoomStore::open(
+            &self.state,
+            cfg.region,
+            order.clone(),
+            &cfg.keyring,
+            now,
+        )?)
     }
 
     /// The region's archive bucket.
@@ -232,8 +265,12 @@ impl ChatRoom {
             if skip.is_some_and(|s| s == &ws) {
                 continue;
             }
-            let Ok(Some(att)) = ws.deserialize_attachment::<SocketAttachment>() else { continue };
-            let Some(auth) = att.auth.as_ref() else { continue };
+            let Ok(Some(att)) = ws.deserialize_attachment::<SocketAttachment>() else {
+                continue;
+            };
+            let Some(auth) = att.auth.as_ref() else {
+                continue;
+            };
             if let Some(frame) = frame_for(auth.role()) {
                 let _ = ws.send_with_str(frame.to_json());
             }
@@ -251,15 +288,26 @@ impl ChatRoom {
         let mut att = SocketAttachment::new(now, &cfg.room.live);
         let mut opening: Vec<ServerFrame> = Vec::new();
         if let Some(principal) = fwd.principal() {
-            let caller = Caller { principal: &principal, order, now_ms: now, ip: fwd.ip.as_deref(), emergency: false };
-            let last_seen: u64 = fwd.query_value("last_seq").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let caller = Caller {
+                principal: &principal,
+                order,
+                now_ms: now,
+                ip: fwd.ip.as_deref(),
+                emergency: false,
+            };
+            let last_seen: u64 = fwd
+                .query_value("last_seq")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             opening = self.with_room(cfg, order, now, |room| room.connect(&caller, last_seen))?;
             att.authenticate(&principal, fwd.ip.as_deref(), now);
         }
         let _ = req;
         let pair = WebSocketPair::new().map_err(|_| RoomError::Encoding)?;
         self.state.accept_web_socket(&pair.server);
-        pair.server.serialize_attachment(&att).map_err(|_| RoomError::Encoding)?;
+        pair.server
+            .serialize_attachment(&att)
+            .map_err(|_| RoomError::Encoding)?;
         for frame in opening {
             let _ = pair.server.send_with_str(frame.to_json());
         }
@@ -279,7 +327,11 @@ impl ChatRoom {
     async fn on_frame(&self, ws: WebSocket, raw: Vec<u8>) -> std::result::Result<(), RoomError> {
         let cfg = self.config()?;
         let now = now_ms();
-        let Some(mut att) = ws.deserialize_attachment::<SocketAttachment>().ok().flatten() else {
+        let Some(mut att) = ws
+            .deserialize_attachment::<SocketAttachment>()
+            .ok()
+            .flatten()
+        else {
             Self::close(&ws, Close::INTERNAL);
             return Ok(());
         };
@@ -311,7 +363,13 @@ impl ChatRoom {
                     return Ok(());
                 }
             };
-            let caller = Caller { principal: &principal, order: &order, now_ms: now, ip: None, emergency: false };
+            let caller = Caller {
+                principal: &principal,
+                order: &order,
+                now_ms: now,
+                ip: None,
+                emergency: false,
+            };
             let opened = self.with_room(&cfg, &order, now, |room| room.connect(&caller, *last_seq));
             match opened {
                 Ok(frames) => {
@@ -333,30 +391,49 @@ impl ChatRoom {
         };
         let principal = auth.principal();
         let emergency = self.emergency_active(&cfg, &order, principal.user().as_str(), now);
-        let caller = Caller { principal: &principal, order: &order, now_ms: now, ip: auth.ip(), emergency };
+        let caller = Caller {
+            principal: &principal,
+            order: &order,
+            now_ms: now,
+            ip: auth.ip(),
+            emergency,
+        };
         let _ = ws.serialize_attachment(&att);
 
         let outcome: std::result::Result<(), RoomError> = match frame {
-            ClientFrame::Ping => self.with_room(&cfg, &order, now, |room| room.check_live(&caller)).map(|_| {
-                let _ = ws.send_with_str(ServerFrame::Pong.to_json());
-            }),
-            ClientFrame::Send(msg) => self.with_room(&cfg, &order, now, |room| room.send(&caller, &msg)).map(|sent| {
-                let _ = ws.send_with_str(ServerFrame::Ack(sent.ack.clone()).to_json());
-                if !sent.replay {
-                    self.fan_out(|role| sent.views.for_role(role).map(|v| ServerFrame::Message(v.clone())), Some(&ws));
-                }
-            }),
-            ClientFrame::Read(m) => self.with_room(&cfg, &order, now, |room| room.mark_read(&caller, m)).map(|out| {
-                if out.advanced {
-                    let frame = ServerFrame::Read(out.receipt);
-                    self.fan_out(|_| Some(frame.clone()), None);
-                }
-            }),
-            ClientFrame::Typing { active } => {
-                self.with_room(&cfg, &order, now, |room| room.typing(&caller, active)).map(|frame| {
+            ClientFrame::Ping => self
+                .with_room(&cfg, &order, now, |room| room.check_live(&caller))
+                .map(|_| {
+                    let _ = ws.send_with_str(ServerFrame::Pong.to_json());
+                }),
+            ClientFrame::Send(msg) => self
+                .with_room(&cfg, &order, now, |room| room.send(&caller, &msg))
+                .map(|sent| {
+                    let _ = ws.send_with_str(ServerFrame::Ack(sent.ack.clone()).to_json());
+                    if !sent.replay {
+                        self.fan_out(
+                            |role| {
+                                sent.views
+                                    .for_role(role)
+                                    .map(|v| ServerFrame::Message(v.clone()))
+                            },
+                            Some(&ws),
+                        );
+                    }
+                }),
+            ClientFrame::Read(m) => self
+                .with_room(&cfg, &order, now, |room| room.mark_read(&caller, m))
+                .map(|out| {
+                    if out.advanced {
+                        let frame = ServerFrame::Read(out.receipt);
+                        self.fan_out(|_| Some(frame.clone()), None);
+                    }
+                }),
+            ClientFrame::Typing { active } => self
+                .with_room(&cfg, &order, now, |room| room.typing(&caller, active))
+                .map(|frame| {
                     self.fan_out(|_| Some(frame.clone()), Some(&ws));
-                })
-            }
+                }),
             ClientFrame::Auth { .. } => Ok(()),
         };
         if let Err(e) = outcome {
@@ -405,12 +482,17 @@ impl ChatRoom {
                 }
             }
             let finished = self.with_room(&cfg, &order, now, |room| room.finish_archive(now))?;
-            archived = matches!(finished, FinishArchive::Deleted | FinishArchive::AlreadyDeleted);
+            archived = matches!(
+                finished,
+                FinishArchive::Deleted | FinishArchive::AlreadyDeleted
+            );
         }
 
         // 2. Sockets: auth timeout, token expiry, idle logoff, and the room's own deadlines.
         for ws in self.state.get_websockets() {
-            let Ok(Some(att)) = ws.deserialize_attachment::<SocketAttachment>() else { continue };
+            let Ok(Some(att)) = ws.deserialize_attachment::<SocketAttachment>() else {
+                continue;
+            };
             if archived {
                 Self::close(&ws, Close::ROOM_CLOSED);
                 continue;
@@ -421,7 +503,13 @@ impl ChatRoom {
             }
             if let Some(auth) = att.auth.as_ref() {
                 let principal = auth.principal();
-                let caller = Caller { principal: &principal, order: &order, now_ms: now, ip: None, emergency: false };
+                let caller = Caller {
+                    principal: &principal,
+                    order: &order,
+                    now_ms: now,
+                    ip: None,
+                    emergency: false,
+                };
                 if let Err(e) = self.with_room(&cfg, &order, now, |room| room.check_live(&caller)) {
                     Self::close(&ws, Close::for_error(&e).unwrap_or(Close::FORBIDDEN));
                 }
@@ -451,7 +539,11 @@ impl DurableObject for ChatRoom {
         }
     }
 
-    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
         let raw = match message {
             WebSocketIncomingMessage::String(s) => s.into_bytes(),
             WebSocketIncomingMessage::Binary(b) => b,
@@ -462,7 +554,13 @@ impl DurableObject for ChatRoom {
         Ok(())
     }
 
-    async fn websocket_close(&self, ws: WebSocket, _code: usize, _reason: String, _clean: bool) -> Result<()> {
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        _code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> Result<()> {
         let _ = ws.close(Some(1000), Some("CLOSED"));
         Ok(())
     }
@@ -476,13 +574,12 @@ impl DurableObject for ChatRoom {
         if let Err(e) = self.on_alarm().await {
             crate::log::event("alarm_failed", Some(e.code().as_str()));
             // Retry soon: alarms only tidy up, so a late retry is safe.
-            let _ = self.state.storage().set_alarm((now_ms().saturating_add(5_000)) as i64).await;
+            let _ = self
+                .state
+                .storage()
+                .set_alarm((now_ms().saturating_add(5_000)) as i64)
+                .await;
         }
         Response::empty()
     }
-}
-
-/// The HTTP code for a room error (exposed for the front Worker's error mapping).
-pub fn status_of(code: ErrorCode) -> u16 {
-    code.status()
 }

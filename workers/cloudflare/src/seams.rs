@@ -70,7 +70,9 @@ fn seal_error(e: EnvelopeError, fallback: SealError) -> SealError {
 impl Sealer for RoomSealer<'_> {
     fn seal(&self, k: SealKind, object_id: &str, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
         let aad = Aad::new(self.region, self.order, kind(k), object_id);
-        self.keyring.seal(&aad, plaintext).map_err(|e| seal_error(e, SealError::Seal))
+        self.keyring
+            .seal(&aad, plaintext)
+            .map_err(|e| seal_error(e, SealError::Seal))
     }
 
     fn open(&self, k: SealKind, object_id: &str, sealed: &[u8]) -> Result<Vec<u8>, SealError> {

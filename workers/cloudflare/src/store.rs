@@ -9,6 +9,8 @@
 //! sealed body), `receipts`, and the audit tables `audit_head`, `audit_outbox`, `audit_flush`,
 //! which outlive the room's own data after archival (they are audit data, kept apart).
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use rxroom_core::audit::{self, AuditEvent, ChainHead, ChainId, EventDraft, FlushState, SealField};
 use rxroom_core::envelope::{Aad, Keyring, ObjectKind};
 use rxroom_core::ids::{ClientMessageId, OrderId, Region, UserId};
@@ -26,7 +28,7 @@ CREATE TABLE IF NOT EXISTS messages (
   sender_role TEXT NOT NULL,
   server_time INTEGER NOT NULL,
   labels TEXT NOT NULL,
-  body BLOB NOT NULL,
+  body TEXT NOT NULL,
   UNIQUE (sender, client_id)
 );
 CREATE TABLE IF NOT EXISTS receipts (user TEXT PRIMARY KEY, seq INTEGER NOT NULL);
@@ -64,7 +66,7 @@ struct MessageRow {
     sender_role: String,
     server_time: f64,
     labels: String,
-    body: Vec<u8>,
+    body: String,
 }
 
 #[derive(Deserialize)]
@@ -90,7 +92,10 @@ fn to_u64(v: f64) -> u64 {
 
 fn tables_exist(sql: &SqlStorage) -> Result<bool, StoreError> {
     let rows: Vec<Count> = sql
-        .exec("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'audit_info'", None)
+        .exec(
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'audit_info'",
+            None,
+        )
         .map_err(unavailable)?
         .to_array()
         .map_err(unavailable)?;
@@ -107,7 +112,11 @@ impl<'k> SqlRoomStore<'k> {
         if !self.ready.get() {
             return Ok(Vec::new());
         }
-        self.sql.exec(query, args).map_err(unavailable)?.to_array().map_err(unavailable)
+        self.sql
+            .exec(query, args)
+            .map_err(unavailable)?
+            .to_array()
+            .map_err(unavailable)
     }
 
     fn ensure_tables(&self) -> Result<(), StoreError> {
@@ -129,7 +138,15 @@ impl<'k> SqlRoomStore<'k> {
     ) -> Result<Self, StoreError> {
         let sql = state.storage().sql();
         let ready = std::cell::Cell::new(tables_exist(&sql)?);
-        Ok(Self { sql, region, chain: ChainId::order(&order), order: Some(order), keyring, now_ms, ready })
+        Ok(Self {
+            sql,
+            region,
+            chain: ChainId::order(&order),
+            order: Some(order),
+            keyring,
+            now_ms,
+            ready,
+        })
     }
 
     /// Opens the region-wide audit chain's store (events with no order, such as refused
@@ -142,7 +159,15 @@ impl<'k> SqlRoomStore<'k> {
     ) -> Result<Self, StoreError> {
         let sql = state.storage().sql();
         let ready = std::cell::Cell::new(tables_exist(&sql)?);
-        Ok(Self { sql, region, chain: ChainId::region(region), order: None, keyring, now_ms, ready })
+        Ok(Self {
+            sql,
+            region,
+            chain: ChainId::region(region),
+            order: None,
+            keyring,
+            now_ms,
+            ready,
+        })
     }
 
     fn row_to_message(row: MessageRow) -> Result<StoredMessage, StoreError> {
@@ -150,12 +175,20 @@ impl<'k> SqlRoomStore<'k> {
             serde_json::from_str(&row.labels).map_err(|_| StoreError::Corrupt)?;
         Ok(StoredMessage {
             seq: to_u64(row.seq),
-            client_id: row.client_id.parse::<ClientMessageId>().map_err(|_| StoreError::Corrupt)?,
-            sender: row.sender.parse::<UserId>().map_err(|_| StoreError::Corrupt)?,
+            client_id: row
+                .client_id
+                .parse::<ClientMessageId>()
+                .map_err(|_| StoreError::Corrupt)?,
+            sender: row
+                .sender
+                .parse::<UserId>()
+                .map_err(|_| StoreError::Corrupt)?,
             sender_role: row.sender_role.parse().map_err(|_| StoreError::Corrupt)?,
             server_time_ms: to_u64(row.server_time),
             labels: labels.iter().filter_map(|l| Label::from_wire(l)).collect(),
-            body: row.body,
+            body: B64
+                .decode(row.body.as_bytes())
+                .map_err(|_| StoreError::Corrupt)?,
         })
     }
 
@@ -175,11 +208,15 @@ impl<'k> SqlRoomStore<'k> {
             seq: f64,
             hash: String,
         }
-        let rows: Vec<Head> = self.rows("SELECT seq, hash FROM audit_head WHERE id = 1", Vec::new())?;
+        let rows: Vec<Head> =
+            self.rows("SELECT seq, hash FROM audit_head WHERE id = 1", Vec::new())?;
         Ok(rows
             .into_iter()
             .next()
-            .map(|h| ChainHead { seq: to_u64(h.seq), hash: h.hash })
+            .map(|h| ChainHead {
+                seq: to_u64(h.seq),
+                hash: h.hash,
+            })
             .unwrap_or_else(ChainHead::genesis))
     }
 
@@ -189,7 +226,8 @@ impl<'k> SqlRoomStore<'k> {
         struct Row {
             event: String,
         }
-        let rows: Vec<Row> = self.rows("SELECT event FROM audit_outbox ORDER BY seq", Vec::new())?;
+        let rows: Vec<Row> =
+            self.rows("SELECT event FROM audit_outbox ORDER BY seq", Vec::new())?;
         rows.iter()
             .map(|r| serde_json::from_str(&r.event).map_err(|_| StoreError::Corrupt))
             .collect()
@@ -245,7 +283,10 @@ impl<'k> SqlRoomStore<'k> {
             .map_err(unavailable)?
             .to_array()
             .map_err(unavailable)?;
-        Ok(rows.into_iter().next().and_then(|r| r.chain.parse::<OrderId>().ok()))
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.chain.parse::<OrderId>().ok()))
     }
 
     /// The tenant the room belonged to (kept with the audit data after archival) and the
@@ -256,8 +297,15 @@ impl<'k> SqlRoomStore<'k> {
             tenant: Option<String>,
             archive: Option<String>,
         }
-        let rows: Vec<Row> = self.rows("SELECT tenant, archive FROM audit_info WHERE id = 1", Vec::new())?;
-        Ok(rows.into_iter().next().map(|r| (r.tenant, r.archive)).unwrap_or((None, None)))
+        let rows: Vec<Row> = self.rows(
+            "SELECT tenant, archive FROM audit_info WHERE id = 1",
+            Vec::new(),
+        )?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .map(|r| (r.tenant, r.archive))
+            .unwrap_or((None, None)))
     }
 
     /// Records the archive object's name with the audit data (it outlives the room's rows).
@@ -274,7 +322,10 @@ impl<'k> SqlRoomStore<'k> {
 
     /// When `user`'s emergency grant expires, if they have one.
     pub fn grant_expiry(&self, user: &str) -> Result<Option<u64>, StoreError> {
-        let rows: Vec<Count> = self.rows("SELECT expires_at AS n FROM grants WHERE user = ?", vec![SqlStorageValue::String(user.to_owned())])?;
+        let rows: Vec<Count> = self.rows(
+            "SELECT expires_at AS n FROM grants WHERE user = ?",
+            vec![SqlStorageValue::String(user.to_owned())],
+        )?;
         Ok(rows.first().map(|c| to_u64(c.n)))
     }
 
@@ -308,7 +359,11 @@ impl<'k> SqlRoomStore<'k> {
     fn seal_field(&self, field: SealField, value: &str) -> String {
         match field {
             SealField::Ip | SealField::Device => {
-                let kind = if field == SealField::Ip { "ip" } else { "device" };
+                let kind = if field == SealField::Ip {
+                    "ip"
+                } else {
+                    "device"
+                };
                 let aad = match &self.order {
                     Some(order) => Aad::new(self.region, order, ObjectKind::AuditField, kind),
                     None => Aad::region_wide(self.region, ObjectKind::AuditField, kind),
@@ -357,7 +412,9 @@ impl<'k> SqlRoomStore<'k> {
                                 SqlStorageValue::String(m.sender_role.as_str().to_owned()),
                                 int(m.server_time_ms),
                                 SqlStorageValue::String(labels),
-                                SqlStorageValue::Blob(m.body.clone()),
+                                // Sealed bytes as base64 text: the SQL cursor hands blobs to
+                                // serde as buffers it cannot read back into bytes.
+                                SqlStorageValue::String(B64.encode(&m.body)),
                             ],
                         )
                         .map_err(|_| StoreError::Conflict)?;
@@ -412,14 +469,18 @@ impl RoomStore for SqlRoomStore<'_> {
         }
         let rows: Vec<Row> = self.rows("SELECT doc FROM meta WHERE id = 1", Vec::new())?;
         match rows.into_iter().next() {
-            Some(r) => serde_json::from_str(&r.doc).map(Some).map_err(|_| StoreError::Corrupt),
+            Some(r) => serde_json::from_str(&r.doc)
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt),
             None => Ok(None),
         }
     }
 
     fn last_seq(&self) -> Result<u64, StoreError> {
-        let rows: Vec<Count> =
-            self.rows("SELECT COALESCE(MAX(seq), 0) AS n FROM messages", Vec::new())?;
+        let rows: Vec<Count> = self.rows(
+            "SELECT COALESCE(MAX(seq), 0) AS n FROM messages",
+            Vec::new(),
+        )?;
         Ok(rows.first().map(|c| to_u64(c.n)).unwrap_or(0))
     }
 
@@ -462,9 +523,15 @@ impl RoomStore for SqlRoomStore<'_> {
             user: String,
             seq: f64,
         }
-        let rows: Vec<Row> = self.rows("SELECT user, seq FROM receipts ORDER BY user", Vec::new())?;
+        let rows: Vec<Row> =
+            self.rows("SELECT user, seq FROM receipts ORDER BY user", Vec::new())?;
         rows.into_iter()
-            .map(|r| Ok((r.user.parse::<UserId>().map_err(|_| StoreError::Corrupt)?, to_u64(r.seq))))
+            .map(|r| {
+                Ok((
+                    r.user.parse::<UserId>().map_err(|_| StoreError::Corrupt)?,
+                    to_u64(r.seq),
+                ))
+            })
             .collect()
     }
 
@@ -504,7 +571,9 @@ impl RoomStore for SqlRoomStore<'_> {
             return Ok(());
         }
         for table in ["messages", "receipts", "meta", "grants"] {
-            self.sql.exec(&format!("DELETE FROM {table}"), None).map_err(unavailable)?;
+            self.sql
+                .exec(&format!("DELETE FROM {table}"), None)
+                .map_err(unavailable)?;
         }
         Ok(())
     }
