@@ -3,10 +3,24 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { startServer, call } from './harness.mjs';
+import { randomBytes } from 'node:crypto';
+import { startServer, call, makeIssuer, makeDataKeys } from './harness.mjs';
 
 let srv;
-before(async () => { srv = await startServer(); });
+let issuer;
+before(async () => {
+  issuer = makeIssuer();
+  srv = await startServer({
+    vars: {
+      ENVIRONMENT: 'dev',
+      AUTH_JWKS: issuer.jwks,
+      ...makeDataKeys(),
+      AUDIT_SIGNING_KEY: randomBytes(32).toString('base64'),
+      ROOM_NAME_KEY: randomBytes(32).toString('base64'),
+    },
+  });
+});
+const pharmacist = () => issuer.token({ sub: 'pharm-1', role: 'pharmacist', tenant: 'pharmacy-1' });
 after(async () => { await srv?.stop(); });
 
 function assertErrorBody(r, code, status) {
@@ -45,7 +59,7 @@ test('wrong method is 405 METHOD_NOT_ALLOWED', async () => {
 
 test('c2_malformed_json_is_400_invalid_json_without_echo', async () => {
   for (const body of ['{bad', '{"a":1} trailing', '[', 'NaN']) {
-    const r = await call(`${srv.url}/v1/echo-size`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const r = await call(`${srv.url}/v1/rooms/ord-json`, { method: 'POST', body, token: pharmacist(), headers: { 'content-type': 'application/json' } });
     assertErrorBody(r, 'INVALID_JSON', 400);
     assert.ok(!r.text.includes('bad') && !r.text.includes('trailing'));
   }
@@ -53,14 +67,14 @@ test('c2_malformed_json_is_400_invalid_json_without_echo', async () => {
 
 test('c1_declared_oversize_body_is_413_before_reading', async () => {
   const big = 'x'.repeat(70 * 1024);
-  const r = await call(`${srv.url}/v1/echo-size`, { method: 'POST', body: big, headers: { 'content-type': 'application/json' } });
+  const r = await call(`${srv.url}/v1/rooms/ord-1/messages`, { method: 'POST', body: big, headers: { 'content-type': 'application/json' } });
   assertErrorBody(r, 'PAYLOAD_TOO_LARGE', 413);
 });
 
 test('c1_chunked_oversize_body_without_length_is_413', async () => {
   const port = new URL(srv.url).port;
   const status = await new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/v1/echo-size', method: 'POST',
+    const req = request({ host: '127.0.0.1', port, path: '/v1/rooms/ord-1/messages', method: 'POST',
       headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
       res.resume();
       resolve(res.statusCode);
@@ -75,7 +89,7 @@ test('c1_chunked_oversize_body_without_length_is_413', async () => {
 
 test('g2_log_lines_are_allow_listed_and_carry_no_canary', async () => {
   const canary = 'CANARY-923-45-6789-Haddad';
-  await call(`${srv.url}/v1/echo-size?q=${canary}`, {
+  await call(`${srv.url}/v1/rooms/ord-1/messages`, {
     method: 'POST', body: JSON.stringify({ text: canary }),
     headers: { 'content-type': 'application/json', 'x-canary': canary, 'user-agent': canary },
   });

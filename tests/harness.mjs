@@ -58,7 +58,7 @@ export function makeDataKeys() {
  * Starts `wrangler dev` on a free loopback port. `vars` are passed with --var (they override
  * wrangler.toml and .dev.vars). Returns { url, logs(), stop(), restart() }.
  */
-export async function startServer({ vars = {}, persistTo } = {}) {
+export async function startServer({ vars = {}, persistTo, readyStatus = 200 } = {}) {
   const dir = persistTo ?? mkdtempSync(join(tmpdir(), 'rxroom-test-'));
   const port = await freePort();
   let out = '';
@@ -90,7 +90,7 @@ export async function startServer({ vars = {}, persistTo } = {}) {
       if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${out.slice(-4000)}`);
       try {
         const r = await fetch(`http://127.0.0.1:${port}/v1/health`, { signal: AbortSignal.timeout(2000) });
-        if (r.ok) return;
+        if (r.status === readyStatus) return;
       } catch { /* not up yet */ }
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -138,4 +138,186 @@ export async function call(url, { method = 'GET', token, body, headers = {} } = 
   let json;
   try { json = JSON.parse(text); } catch { json = undefined; }
   return { status: r.status, headers: r.headers, json, text };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the room, identity, live, lifecycle, storage and audit suites.
+
+import { readdirSync, statSync } from 'node:fs';
+import WebSocket from 'ws';
+
+/** base64 of `n` random bytes. */
+export const randomKey = (n = 32) => randomBytes(n).toString('base64');
+
+/**
+ * Vars for one test server, independent of the developer's .dev.vars: the issuer's JWKS, fresh
+ * data keys, audit and room-name keys, ENVIRONMENT=dev, plus `extra` (TTLs etc.).
+ */
+export function testVars(issuer, extra = {}) {
+  return {
+    ENVIRONMENT: 'dev',
+    REGION: 'us',
+    AUTH_JWKS: issuer.jwks,
+    ...makeDataKeys(),
+    AUDIT_SIGNING_KEY: randomKey(),
+    ROOM_NAME_KEY: randomKey(),
+    ...extra,
+  };
+}
+
+/** Starts one server with its own issuer and keys. Returns { srv, issuer, vars, tok }. */
+export async function startTestServer(extra = {}) {
+  const issuer = makeIssuer();
+  const vars = testVars(issuer, extra);
+  const srv = await startServer({ vars });
+  return { srv, issuer, vars, tok: tokenFactory(issuer) };
+}
+
+/** Role-shaped token minting for `issuer`. */
+export function tokenFactory(issuer) {
+  return {
+    pharmacist: (sub, tenant = 'pharmacy-1', extra = {}) => issuer.token({ sub, role: 'pharmacist', tenant, ...extra }),
+    dispatcher: (sub, tenant = 'pharmacy-1', extra = {}) => issuer.token({ sub, role: 'dispatcher', tenant, ...extra }),
+    auditor: (sub, tenant = 'pharmacy-1', extra = {}) => issuer.token({ sub, role: 'auditor', tenant, ...extra }),
+    driver: (sub, orders, extra = {}) => issuer.token({ sub, role: 'driver', orders: [].concat(orders), ...extra }),
+    patient: (sub, orders, extra = {}) => issuer.token({ sub, role: 'patient', orders: [].concat(orders), ...extra }),
+  };
+}
+
+/** A unique order id for one test. */
+export const orderId = (prefix = 'ord') => `${prefix}-${randomBytes(6).toString('hex')}`;
+
+/** Resolves `p` or rejects after `ms` with `what` in the message. */
+export function withTimeout(p, ms, what = 'operation') {
+  let t;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise((_, reject) => { t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); }),
+  ]);
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value or `ms` pass; returns the last value. */
+export async function waitFor(fn, ms = 10_000, every = 200) {
+  const deadline = Date.now() + ms;
+  let v;
+  while (Date.now() < deadline) {
+    v = await fn();
+    if (v) return v;
+    await sleep(every);
+  }
+  return v;
+}
+
+/**
+ * A WebSocket client that queues parsed frames. `protocols` are offered in
+ * Sec-WebSocket-Protocol. Resolves once open (or rejects on an HTTP refusal with
+ * `err.status`). `next(pred, ms)` waits for the next matching frame (consuming frames before
+ * it); `closed` resolves to { code, reason }.
+ */
+export function openSocket(url, { protocols, headers = {}, timeoutMs = 15_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols, { headers, handshakeTimeout: timeoutMs, maxPayload: 8 * 1024 * 1024 });
+    const frames = [];
+    const waiters = [];
+    let closeInfo;
+    const closeWaiters = [];
+    const wake = () => {
+      for (let i = 0; i < waiters.length; i++) {
+        const w = waiters[i];
+        const idx = frames.findIndex(w.pred);
+        if (idx >= 0) {
+          const [f] = frames.splice(idx, 1);
+          waiters.splice(i, 1); i--;
+          clearTimeout(w.timer);
+          w.resolve(f);
+        } else if (closeInfo) {
+          waiters.splice(i, 1); i--;
+          clearTimeout(w.timer);
+          w.reject(Object.assign(new Error(`socket closed ${closeInfo.code} ${closeInfo.reason} while waiting`), { close: closeInfo }));
+        }
+      }
+    };
+    ws.on('message', (data) => {
+      let f;
+      try { f = JSON.parse(data.toString()); } catch { f = { type: '__unparsed', raw: data.toString() }; }
+      frames.push(f);
+      wake();
+    });
+    ws.on('close', (code, reason) => {
+      closeInfo = { code, reason: reason.toString() };
+      for (const c of closeWaiters) c(closeInfo);
+      wake();
+    });
+    ws.on('error', () => { /* reported through close or unexpected-response */ });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => {
+        let json; try { json = JSON.parse(body); } catch { /* not json */ }
+        reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode, json, body }));
+      });
+    });
+    ws.on('open', () => resolve({
+      ws,
+      protocol: ws.protocol,
+      frames,
+      send: (obj) => ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj)),
+      next(pred = () => true, ms = 10_000) {
+        const p = typeof pred === 'string' ? (f) => f.type === pred : pred;
+        return new Promise((res, rej) => {
+          const w = { pred: p, resolve: res, reject: rej };
+          w.timer = setTimeout(() => {
+            const i = waiters.indexOf(w);
+            if (i >= 0) waiters.splice(i, 1);
+            rej(new Error(`no matching frame within ${ms} ms; queued: ${JSON.stringify(frames).slice(0, 500)}`));
+          }, ms);
+          waiters.push(w);
+          wake();
+        });
+      },
+      /** Frames received so far that match `pred`, removed from the queue. */
+      drain(pred = () => true) {
+        const out = [];
+        for (let i = 0; i < frames.length; i++) if (pred(frames[i])) { out.push(frames.splice(i, 1)[0]); i--; }
+        return out;
+      },
+      closed: (ms = 15_000) => withTimeout(new Promise((res) => {
+        if (closeInfo) res(closeInfo); else closeWaiters.push(res);
+      }), ms, 'socket close'),
+      close: () => { try { ws.close(1000); } catch { /* closed */ } },
+      terminate: () => { try { ws.terminate(); } catch { /* closed */ } },
+    }));
+  });
+}
+
+/** Every regular file under `dir`, recursively. */
+export function listFiles(dir) {
+  const out = [];
+  const walk = (d) => {
+    let entries;
+    try { entries = readdirSync(d, { withFileTypes: true }); } catch { return; }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out.push(p);
+      else { try { if (statSync(p).isFile()) out.push(p); } catch { /* gone */ } }
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Parses a JSON Lines export into { header, events, messages, trailer, lines }. */
+export function parseExport(text) {
+  const lines = text.split('\n').filter((l) => l.length > 0);
+  const parsed = lines.map((l) => JSON.parse(l));
+  return {
+    lines,
+    header: parsed.find((l) => l.type === 'header'),
+    events: parsed.filter((l) => l.type === 'event'),
+    messages: parsed.filter((l) => l.type === 'message'),
+    trailer: parsed.find((l) => l.type === 'trailer'),
+  };
 }
