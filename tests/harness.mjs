@@ -245,11 +245,21 @@ export function openSocket(url, { protocols, headers = {}, timeoutMs = 15_000 } 
       frames.push(f);
       wake();
     });
-    ws.on('close', (code, reason) => {
-      closeInfo = { code, reason: reason.toString() };
+    const onClose = (code, reason, frame) => {
+      if (closeInfo) return;
+      closeInfo = { code, reason: reason.toString(), frame, at: Date.now() };
       for (const c of closeWaiters) c(closeInfo);
       wake();
+    };
+    // The close frame counts as the close: the local proxy may keep TCP open after it, and ws
+    // would then wait 30 s before reporting 'close'.
+    ws.once('open', () => {
+      ws._receiver?.on('conclude', (code, reason) => {
+        onClose(code, reason, true);
+        setTimeout(() => { try { ws.terminate(); } catch { /* gone */ } }, 200).unref();
+      });
     });
+    ws.on('close', (code, reason) => onClose(code, reason, false));
     ws.on('error', () => { /* reported through close or unexpected-response */ });
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
