@@ -105,6 +105,9 @@ impl ChatRoom {
         if fwd.op == "live" {
             return self.live_upgrade(&req, &cfg, &fwd, now).await;
         }
+        if fwd.op == "reseal" {
+            return self.reseal(&req, &cfg, &order, now);
+        }
         let principal = fwd.principal().ok_or(RoomError::Unauthenticated)?;
         let emergency = self.emergency_active(&cfg, &order, principal.user().as_str(), now);
         let caller = Caller {
@@ -201,6 +204,28 @@ impl ChatRoom {
         response
     }
 
+    /// The key-rotation step for this room: re-seals its stored data under the active key and
+    /// answers the counts. Only the front Worker's operator route sets the operator header
+    /// (after checking the operator credential); without it the op is refused.
+    fn reseal(
+        &self,
+        req: &Request,
+        cfg: &Config,
+        order: &OrderId,
+        now: u64,
+    ) -> std::result::Result<Response, RoomError> {
+        let operator = req
+            .headers()
+            .get(crate::reseal::OPERATOR_HEADER)
+            .ok()
+            .flatten();
+        if operator.as_deref() != Some("1") {
+            return Err(RoomError::Forbidden);
+        }
+        let counts = self.store(cfg, order, now)?.reseal_room_data()?;
+        internal::json(200, &counts)
+    }
+
     /// The store for export and lifecycle code in sibling modules.
     pub(crate) fn store<'k>(
         &self,
@@ -255,7 +280,12 @@ impl ChatRoom {
         }
         if let Some(t) = next {
             let at = t.max(now.saturating_add(1));
-            let _ = self.state.storage().set_alarm(at as i64).await;
+            // `set_alarm(i64)` takes an offset from now, not a timestamp.
+            let _ = self
+                .state
+                .storage()
+                .set_alarm(at.saturating_sub(now_ms()) as i64)
+                .await;
         }
     }
 
@@ -304,7 +334,10 @@ impl ChatRoom {
         }
         let _ = req;
         let pair = WebSocketPair::new().map_err(|_| RoomError::Encoding)?;
-        self.state.accept_web_socket(&pair.server);
+        // The order rides in the socket's tag, so frames and alarms know it even for a room
+        // that does not exist (and must still be refused the same way).
+        self.state
+            .accept_websocket_with_tags(&pair.server, &[order.as_str()]);
         pair.server
             .serialize_attachment(&att)
             .map_err(|_| RoomError::Encoding)?;
@@ -335,7 +368,7 @@ impl ChatRoom {
             Self::close(&ws, Close::INTERNAL);
             return Ok(());
         };
-        let order = self.order_of_room(&cfg, now)?;
+        let order = self.order_of_socket(&ws)?;
         let verdict = accept_frame(&mut att, &raw, now, &cfg.room.live);
         let frame = match verdict {
             FrameVerdict::Close(c) => {
@@ -448,49 +481,34 @@ impl ChatRoom {
         Ok(())
     }
 
-    /// The order this object serves, from its stored room (or its audit record after archive).
-    fn order_of_room(&self, cfg: &Config, now: u64) -> std::result::Result<OrderId, RoomError> {
-        SqlRoomStore::stored_order(&self.state)?
-            .ok_or(RoomError::Forbidden)
-            .map_err(|e| {
-                let _ = (cfg, now);
-                e
-            })
+    /// The order a socket was opened for (its tag).
+    fn order_of_socket(&self, ws: &WebSocket) -> std::result::Result<OrderId, RoomError> {
+        self.state
+            .get_tags(ws)
+            .first()
+            .and_then(|t| t.parse::<OrderId>().ok())
+            .ok_or(RoomError::Encoding)
     }
 
     async fn on_alarm(&self) -> std::result::Result<(), RoomError> {
         let cfg = self.config()?;
         let now = now_ms();
-        let Some(order) = SqlRoomStore::stored_order(&self.state)? else {
-            return Ok(());
-        };
+        let stored = SqlRoomStore::stored_order(&self.state)?;
 
         // 1. Room lifecycle: record the driver's end of access; archive once closed.
-        let outcome = self.with_room(&cfg, &order, now, |room| room.on_alarm(now))?;
         let mut archived = false;
-        if outcome == AlarmOutcome::Archive {
-            let blob = self.with_room(&cfg, &order, now, |room| room.archive(now))?;
-            if let Some(blob) = blob {
-                let bucket = self.archive_bucket().map_err(|_| RoomError::Encoding)?;
-                bucket
-                    .put(&blob.name, blob.sealed)
-                    .execute()
-                    .await
-                    .map_err(|_| RoomError::Store(rxroom_core::room::StoreError::Unavailable))?;
-                if let Ok(store) = self.store(&cfg, &order, now) {
-                    let _ = store.remember_archive(&blob.name);
-                }
-            }
-            let finished = self.with_room(&cfg, &order, now, |room| room.finish_archive(now))?;
-            archived = matches!(
-                finished,
-                FinishArchive::Deleted | FinishArchive::AlreadyDeleted
-            );
+        if let Some(order) = &stored {
+            archived = self.lifecycle(&cfg, order, now).await?;
         }
 
         // 2. Sockets: auth timeout, token expiry, idle logoff, and the room's own deadlines.
+        let mut any_socket: Option<OrderId> = None;
         for ws in self.state.get_websockets() {
             let Ok(Some(att)) = ws.deserialize_attachment::<SocketAttachment>() else {
+                continue;
+            };
+            let Ok(order) = self.order_of_socket(&ws) else {
+                Self::close(&ws, Close::INTERNAL);
                 continue;
             };
             if archived {
@@ -512,18 +530,57 @@ impl ChatRoom {
                 };
                 if let Err(e) = self.with_room(&cfg, &order, now, |room| room.check_live(&caller)) {
                     Self::close(&ws, Close::for_error(&e).unwrap_or(Close::FORBIDDEN));
+                    continue;
                 }
             }
+            any_socket = Some(order);
         }
 
         // 3. Audit: flush what is due (everything once archived), then the next alarm.
-        if let Ok(store) = self.store(&cfg, &order, now) {
-            let _ = audit_sink::flush(&store, &cfg, &self.audit_bucket(), now, archived).await;
+        if let Some(order) = &stored {
+            if let Ok(store) = self.store(&cfg, order, now) {
+                let _ = audit_sink::flush(&store, &cfg, &self.audit_bucket(), now, archived).await;
+            }
         }
-        if !archived {
-            self.schedule(&cfg, &order, now).await;
+        if let Some(order) = stored.or(any_socket) {
+            if !archived {
+                self.schedule(&cfg, &order, now).await;
+            }
         }
         Ok(())
+    }
+
+    /// The room's own deadlines at alarm time. Returns whether the room is now archived.
+    async fn lifecycle(
+        &self,
+        cfg: &Config,
+        order: &OrderId,
+        now: u64,
+    ) -> std::result::Result<bool, RoomError> {
+        let (cfg, order) = (cfg, order);
+        let outcome = self.with_room(cfg, order, now, |room| room.on_alarm(now))?;
+        let mut archived = false;
+        if outcome == AlarmOutcome::Archive {
+            let blob = self.with_room(&cfg, &order, now, |room| room.archive(now))?;
+            if let Some(blob) = blob {
+                let bucket = self.archive_bucket().map_err(|_| RoomError::Encoding)?;
+                bucket
+                    .put(&blob.name, blob.sealed)
+                    .execute()
+                    .await
+                    .map_err(|_| RoomError::Store(rxroom_core::room::StoreError::Unavailable))?;
+                if let Ok(store) = self.store(&cfg, &order, now) {
+                    let _ = store.remember_archive(&blob.name);
+                }
+            }
+            let finished = self.with_room(&cfg, &order, now, |room| room.finish_archive(now))?;
+            archived = matches!(
+                finished,
+                FinishArchive::Deleted | FinishArchive::AlreadyDeleted
+            );
+        }
+
+        Ok(archived)
     }
 }
 
@@ -577,7 +634,7 @@ impl DurableObject for ChatRoom {
             let _ = self
                 .state
                 .storage()
-                .set_alarm((now_ms().saturating_add(5_000)) as i64)
+                .set_alarm(5_000_i64) // an offset from now
                 .await;
         }
         Response::empty()
