@@ -1,8 +1,10 @@
 // Generates the local development secrets once: an Ed25519 token-signing key (private JWK in
-// .dev/, public JWKS in .dev.vars), two AES-256 data keys, an audit checkpoint key and the key
-// that makes Durable Object names opaque. Never overwrites existing files. Never committed.
+// .dev/, public JWKS in .dev.vars), two AES-256 data keys, an audit checkpoint key, the key
+// that makes Durable Object names opaque and the operator key for the admin routes (key
+// rotation). Never overwrites existing files; an older .dev.vars without OPERATOR_KEY gets that
+// one line appended. Never committed.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync, chmodSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, chmodSync, readFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = process.argv[2];
@@ -41,7 +43,11 @@ if (!existsSync(varsFile)) {
     `DATA_KEY_ACTIVE='dev1'`,
     `AUDIT_SIGNING_KEY='${audit.seed}'`,
     `ROOM_NAME_KEY='${k()}'`,
+    `OPERATOR_KEY='${k()}'`,
   ];
   writeFileSync(varsFile, lines.join('\n') + '\n', { mode: 0o600 });
+} else if (!/^OPERATOR_KEY=/m.test(readFileSync(varsFile, 'utf8'))) {
+  // Operator credential for POST /v1/admin/reseal (`rxroom keys reseal`), added by a later setup.
+  appendFileSync(varsFile, `OPERATOR_KEY='${randomBytes(32).toString('base64')}'\n`);
 }
 chmodSync(keyFile, 0o600);

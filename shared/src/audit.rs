@@ -35,6 +35,9 @@ pub enum AuditAction {
     LiveConnected,
     /// Emergency (break-glass) access was used. High severity.
     EmergencyAccess,
+    /// An operator re-sealed stored data under the active data key (one event per batch of
+    /// the rotation command; target: the batch's counts).
+    KeysResealed,
 }
 
 /// An event before the chain gives it a sequence, a timestamp and hashes.
@@ -63,7 +66,7 @@ pub struct EventDraft {
 
 impl AuditAction {
     /// Every action, in a fixed order.
-    pub const ALL: [AuditAction; 13] = [
+    pub const ALL: [AuditAction; 14] = [
         Self::RoomCreated,
         Self::MessageSent,
         Self::MessageRead,
@@ -77,6 +80,7 @@ impl AuditAction {
         Self::AccessForbidden,
         Self::LiveConnected,
         Self::EmergencyAccess,
+        Self::KeysResealed,
     ];
 
     /// The action's wire name (`message_sent`, …), as serialized and as hashed.
@@ -95,6 +99,7 @@ impl AuditAction {
             Self::AccessForbidden => "access_forbidden",
             Self::LiveConnected => "live_connected",
             Self::EmergencyAccess => "emergency_access",
+            Self::KeysResealed => "keys_resealed",
         }
     }
 }

@@ -8,10 +8,71 @@ use rxroom_core::envelope::{KeyConfig, Keyring};
 use rxroom_core::ids::{Region, Role};
 use rxroom_core::redact::{IngestMode, IngestPolicy, Redactor};
 use rxroom_core::room::RoomConfig;
+use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::rc::Rc;
+use subtle::ConstantTimeEq;
 use worker::Env;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
+
+/// Shortest accepted `OPERATOR_KEY`, in decoded bytes.
+pub const OPERATOR_KEY_MIN_LEN: usize = 32;
+
+/// Longest operator key text accepted from a request header, checked before decoding.
+const OPERATOR_KEY_MAX_TEXT: usize = 1024;
+
+/// The operator credential for the admin routes (`OPERATOR_KEY`, base64, at least 32 bytes).
+/// Only its SHA-256 digest is kept; `Debug` shows nothing of it.
+pub struct OperatorKey {
+    digest: [u8; 32],
+}
+
+impl std::fmt::Debug for OperatorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OperatorKey(..)")
+    }
+}
+
+impl Drop for OperatorKey {
+    fn drop(&mut self) {
+        self.digest.zeroize();
+    }
+}
+
+fn decode_operator_key(text: &str) -> Option<Zeroizing<Vec<u8>>> {
+    use base64::Engine;
+    let text = text.trim();
+    if text.len() > OPERATOR_KEY_MAX_TEXT {
+        return None;
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()
+        .map(Zeroizing::new)
+}
+
+impl OperatorKey {
+    /// The key from its base64 text, or `None` when it is not base64 of at least
+    /// [`OPERATOR_KEY_MIN_LEN`] bytes.
+    pub fn from_base64(text: &str) -> Option<Self> {
+        let bytes = decode_operator_key(text).filter(|b| b.len() >= OPERATOR_KEY_MIN_LEN)?;
+        Some(Self {
+            digest: Sha256::digest(bytes.as_slice()).into(),
+        })
+    }
+
+    /// Whether `presented` (base64 text from the request) is this key. The comparison runs in
+    /// constant time over fixed-length digests, so neither content nor length leaks.
+    pub fn matches(&self, presented: &str) -> bool {
+        let Some(bytes) = decode_operator_key(presented) else {
+            return false;
+        };
+        let mut digest: [u8; 32] = Sha256::digest(bytes.as_slice()).into();
+        let equal: bool = self.digest.ct_eq(&digest).into();
+        digest.zeroize();
+        equal
+    }
+}
 
 /// Everything a request needs from the deployment, built once per isolate.
 pub struct Config {
@@ -33,6 +94,9 @@ pub struct Config {
     pub ingest: IngestPolicy,
     /// The PHI detectors, compiled once.
     pub redactor: Redactor,
+    /// The operator credential for `/v1/admin/*`; `None` when `OPERATOR_KEY` is unset or
+    /// unusable (the admin routes then answer `CONFIG_INVALID`; the rest keeps working).
+    pub operator_key: Option<OperatorKey>,
 }
 
 impl std::fmt::Debug for Config {
@@ -184,6 +248,16 @@ impl Config {
             }
         }
 
+        // Optional: only the admin routes need it, so a missing or weak key disables them
+        // (logged once, by name) instead of taking the whole deployment down.
+        let operator_key = text(env, "OPERATOR_KEY").and_then(|k| {
+            let key = OperatorKey::from_base64(&k);
+            if key.is_none() {
+                crate::log::event("operator_key_invalid", Some("operator_key"));
+            }
+            key
+        });
+
         Ok(Self {
             dev,
             region,
@@ -194,6 +268,34 @@ impl Config {
             room,
             ingest,
             redactor: Redactor::new(),
+            operator_key,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    #[test]
+    fn operator_keys_shorter_than_32_bytes_or_not_base64_are_refused() {
+        assert!(OperatorKey::from_base64(KEY).is_some());
+        assert!(OperatorKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==").is_none());
+        assert!(OperatorKey::from_base64("not base64 at all").is_none());
+        assert!(OperatorKey::from_base64("").is_none());
+    }
+
+    #[test]
+    fn only_the_exact_operator_key_matches() {
+        let key = OperatorKey::from_base64(KEY).expect("valid key");
+        assert!(key.matches(KEY));
+        assert!(key.matches(&format!(" {KEY} ")));
+        assert!(!key.matches("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHiA="));
+        assert!(!key.matches("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg=="));
+        assert!(!key.matches(""));
+        assert!(!key.matches(&"A".repeat(OPERATOR_KEY_MAX_TEXT + 4)));
+        assert_eq!(format!("{key:?}"), "OperatorKey(..)");
     }
 }

@@ -11,6 +11,7 @@ mod export;
 mod http;
 mod internal;
 mod log;
+mod reseal;
 mod room_do;
 mod seams;
 mod store;
@@ -141,6 +142,14 @@ async fn dispatch(
             };
             return ("/v1/health", r);
         }
+        ["v1", "admin", "reseal"] => {
+            let r = if method == Method::Post {
+                reseal::handle(&mut req, env, request_id).await
+            } else {
+                Err(ErrorCode::MethodNotAllowed.into())
+            };
+            return ("/v1/admin/reseal", r);
+        }
         ["v1", "rooms", _order, rest @ ..] => match room_route(rest, &method) {
             Ok(r) => r,
             Err(code) => return ("unmatched", Err(code.into())),
@@ -265,6 +274,15 @@ async fn dispatch(
         is_live,
     )
     .await;
+    // A created room joins the region's registry, so key rotation can find it.
+    if route.op == "create"
+        && result.as_ref().is_ok_and(|r| r.status_code() == 201)
+        && reseal::register_room(env, &order, Date::now().as_millis())
+            .await
+            .is_err()
+    {
+        log::event("room_register_failed", None);
+    }
     if let Err(e) = &result {
         if let (Some(p), true) = (
             &principal,
@@ -337,7 +355,7 @@ async fn forward(
 
 /// The Durable Object name for an order: a keyed hash, so object ids (which the platform may
 /// log outside the region) reveal nothing and cannot be guessed (SECURITY B7, I5).
-fn room_name(cfg: &Config, order: &OrderId) -> String {
+pub(crate) fn room_name(cfg: &Config, order: &OrderId) -> String {
     let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(&cfg.room_name_key) else {
         return String::new();
     };

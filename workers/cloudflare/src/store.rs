@@ -9,13 +9,16 @@
 //! sealed body), `receipts`, and the audit tables `audit_head`, `audit_outbox`, `audit_flush`,
 //! which outlive the room's own data after archival (they are audit data, kept apart).
 
+use crate::reseal::ResealCounts;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use rxroom_core::audit::{self, AuditEvent, ChainHead, ChainId, EventDraft, FlushState, SealField};
 use rxroom_core::envelope::{Aad, Keyring, ObjectKind};
 use rxroom_core::ids::{ClientMessageId, OrderId, Region, UserId};
 use rxroom_core::labels::Label;
-use rxroom_core::room::{OutboxEntry, RoomMeta, RoomStore, StoreError, StoredMessage, Write};
+use rxroom_core::room::{
+    OutboxEntry, RoomMeta, RoomStore, StoreError, StoredMessage, Write, ORDER_RECORD_OBJECT_ID,
+};
 use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue, State};
 
@@ -38,6 +41,9 @@ CREATE TABLE IF NOT EXISTS audit_flush (id INTEGER PRIMARY KEY CHECK (id = 1), s
 CREATE TABLE IF NOT EXISTS audit_info (id INTEGER PRIMARY KEY CHECK (id = 1), chain TEXT NOT NULL, tenant TEXT, archive TEXT);
 CREATE TABLE IF NOT EXISTS grants (user TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 ";
+
+/// Message rows read per step while re-sealing.
+const RESEAL_PAGE: u64 = 500;
 
 /// [`RoomStore`] over one Durable Object's SQLite database.
 pub struct SqlRoomStore<'k> {
@@ -354,6 +360,84 @@ impl<'k> SqlRoomStore<'k> {
     /// Appends one draft to this room's chain right away (outside a message batch).
     pub fn append_audit(&mut self, draft: EventDraft) -> Result<(), StoreError> {
         self.commit(vec![Write::audit(self.now_ms, draft)])
+    }
+
+    /// Re-seals the room's order record and every message body under the active data key
+    /// (issue 6 rotation). Each changed row is rewritten by one synchronous `UPDATE`; nothing
+    /// awaits in between, so no request of the room interleaves. A row that does not open (a
+    /// retired or unknown key, tampering) is counted as failed and left as it is. Audit events
+    /// are not touched: their sealed IP and device fields are hashed into the chain.
+    pub fn reseal_room_data(&self) -> Result<ResealCounts, StoreError> {
+        #[derive(Deserialize)]
+        struct BodyRow {
+            seq: f64,
+            body: String,
+        }
+        let mut counts = ResealCounts::default();
+        let Some(order) = self.order.as_ref() else {
+            return Ok(counts);
+        };
+        let Some(mut meta) = self.meta()? else {
+            return Ok(counts);
+        };
+        if &meta.order != order {
+            counts.failed += 1;
+        } else {
+            let aad = Aad::new(
+                self.region,
+                order,
+                ObjectKind::OrderRecord,
+                ORDER_RECORD_OBJECT_ID,
+            );
+            match self.keyring.reseal(&aad, &meta.sealed_record) {
+                Ok(None) => counts.already_current += 1,
+                Ok(Some(sealed)) => {
+                    meta.sealed_record = sealed;
+                    let doc = serde_json::to_string(&meta).map_err(|_| StoreError::Corrupt)?;
+                    self.sql
+                        .exec(
+                            "UPDATE meta SET doc = ? WHERE id = 1",
+                            vec![SqlStorageValue::String(doc)],
+                        )
+                        .map_err(unavailable)?;
+                    counts.resealed += 1;
+                }
+                Err(_) => counts.failed += 1,
+            }
+        }
+
+        let mut after = 0u64;
+        loop {
+            let rows: Vec<BodyRow> = self.rows(
+                "SELECT seq, body FROM messages WHERE seq > ? ORDER BY seq ASC LIMIT ?",
+                vec![int(after), int(RESEAL_PAGE)],
+            )?;
+            let Some(last) = rows.last() else { break };
+            let next = to_u64(last.seq);
+            if next <= after {
+                return Err(StoreError::Corrupt);
+            }
+            after = next;
+            for row in rows {
+                let seq = to_u64(row.seq);
+                let object_id = seq.to_string();
+                let aad = Aad::new(self.region, order, ObjectKind::Message, &object_id);
+                match self.keyring.reseal_text(&aad, &row.body) {
+                    Ok(None) => counts.already_current += 1,
+                    Ok(Some(text)) => {
+                        self.sql
+                            .exec(
+                                "UPDATE messages SET body = ? WHERE seq = ?",
+                                vec![SqlStorageValue::String(text), int(seq)],
+                            )
+                            .map_err(unavailable)?;
+                        counts.resealed += 1;
+                    }
+                    Err(_) => counts.failed += 1,
+                }
+            }
+        }
+        Ok(counts)
     }
 
     fn seal_field(&self, field: SealField, value: &str) -> String {
