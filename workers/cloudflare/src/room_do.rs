@@ -122,6 +122,13 @@ impl ChatRoom {
         let response = match fwd.op.as_str() {
             "create" => {
                 let req: CreateRoom = internal::parse(body)?;
+                // One room per order: an archived order gets no second room. Staff of its
+                // tenant learn it is closed; anyone else gets the outsider's answer.
+                let store = self.store(&cfg, &order, now)?;
+                if let (Some(tenant), Some(_)) = store.audit_info()? {
+                    let own = principal.tenant().is_some_and(|t| t.as_str() == tenant);
+                    return Err(if own { RoomError::RoomClosed } else { RoomError::Forbidden });
+                }
                 let view = self.with_room(&cfg, &order, now, |room| room.create(&caller, req))?;
                 internal::json(201, &view)
             }
