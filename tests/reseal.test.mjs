@@ -4,11 +4,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ROOT, startServer, call, makeIssuer, randomKey, tokenFactory, orderId, waitFor, parseExport,
+  listFiles,
 } from './harness.mjs';
 
 const TENANT = 'pharmacy-1';
@@ -138,6 +139,11 @@ test('h7_reseal_refuses_a_missing_or_wrong_operator_key_and_bearer_tokens', asyn
     assert.ok(!r.text.includes(OPERATOR_KEY));
   }
   assert.equal((await call(url, { headers: { authorization: `Operator ${OPERATOR_KEY}` } })).status, 405);
+  // The per-room op is not a public route, whatever headers a client sends.
+  const direct = await call(u(LIVE, '/reseal'), {
+    method: 'POST', headers: { authorization: `Operator ${OPERATOR_KEY}`, 'x-rxroom-operator': '1' }, body: {},
+  });
+  assert.equal(direct.status, 404);
   const bad = await call(url, { method: 'POST', headers: { authorization: `Operator ${OPERATOR_KEY}` }, body: { cursor: 'nowhere.x' } });
   assert.equal(bad.status, 400);
   assert.equal(bad.json.code, 'INVALID_REQUEST');
@@ -174,6 +180,16 @@ test('h7_reseal_moves_rooms_and_archives_to_the_active_key_resumably', async () 
     [2, 1, 0, 1 + LIVE_TEXTS.length + 1, 0],
   );
   assert.ok(!run.stdout.includes(OPERATOR_KEY) && !run.stderr.includes(OPERATOR_KEY));
+
+  // Every batch left a keys_resealed event in the region's chain, its counts as the target.
+  const stored = () => listFiles(dir).map((f) => readFileSync(f).toString('latin1')).join('\n');
+  const audited = await waitFor(() => {
+    const all = stored();
+    return all.includes(`rooms:1/resealed:${1 + LIVE_TEXTS.length}/current:0/failed:0`)
+      && all.includes('archives:1/resealed:1/current:0/failed:0')
+      && all.includes('keys_resealed');
+  }, 10_000, 500);
+  assert.ok(audited, 'keys_resealed events are in the region chain');
 });
 
 test('h2_after_retiring_the_old_key_rotated_rooms_and_archives_still_read', async () => {
