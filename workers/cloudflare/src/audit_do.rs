@@ -56,7 +56,10 @@ impl AuditLog {
             let _ = self
                 .state
                 .storage()
-                .set_alarm(t.max(now.saturating_add(1)) as i64)
+                .set_alarm(
+                    t.max(now.saturating_add(1))
+                        .saturating_sub(Date::now().as_millis()) as i64,
+                ) // an offset
                 .await;
         }
     }
