@@ -308,8 +308,10 @@ fn main() -> Res<()> {
     let pubkey = key.public_key();
     let marker = a.dir.join("DRILL_COMPLETE");
     if !(a.reuse && marker.exists()) {
-        if a.dir.exists() {
+        if marker.exists() {
             fs::remove_dir_all(&a.dir)?;
+        } else if a.dir.exists() && fs::read_dir(&a.dir)?.next().is_some() {
+            return Err("--dir exists and is not a drill store: refusing to touch it".into());
         }
         fs::create_dir_all(&a.dir)?;
         let t = Instant::now();
