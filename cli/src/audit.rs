@@ -277,4 +277,77 @@ mod tests {
         assert!(export_url("http://rx.example", &o).is_err());
         assert!(export_url("http://localhost.evil.example", &o).is_err());
     }
+
+    fn export_body() -> String {
+        use rxroom_core::audit::{
+            AuditAction, Chain, ChainHead, ChainId, EventDraft, ExportHeader, ExportLine,
+            ExportTrailer,
+        };
+        use rxroom_core::ids::Region;
+        let order: OrderId = "ord-1".parse().expect("valid order id");
+        let mut chain = Chain::resume(ChainId::order(&order), ChainHead::genesis());
+        let mut body =
+            ExportLine::Header(ExportHeader::new(order.clone(), Region::Us, 9, 3, 0)).to_line();
+        for _ in 0..3 {
+            let d = EventDraft {
+                action: AuditAction::MessageRead,
+                actor: None,
+                role: None,
+                ip: None,
+                device: None,
+                order: Some(order.clone()),
+                target: None,
+                outcome: "OK".into(),
+                labels: vec![],
+            };
+            body.push_str(&ExportLine::Event(chain.append(d, 5)).to_line());
+        }
+        body.push_str(&ExportLine::Trailer(ExportTrailer::new(3, 0, chain.head())).to_line());
+        body
+    }
+
+    #[test]
+    fn export_sends_the_token_only_in_the_authorization_header_and_verifies() {
+        use std::io::{BufRead, Read as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("loopback port");
+        let port = listener.local_addr().expect("bound").port();
+        let body = export_body();
+        let server = std::thread::spawn(move || {
+            let (mut sock, _) = listener.accept().expect("one client");
+            let mut reader = std::io::BufReader::new(sock.try_clone().expect("socket clone"));
+            let mut head = Vec::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push(line.trim_end().to_owned());
+            }
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            sock.write_all(reply.as_bytes()).expect("reply");
+            let _ = reader.read(&mut [0u8; 1]);
+            head
+        });
+
+        let dir = std::env::temp_dir().join(format!("rxroom-cli-export-{port}"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let token_file = dir.join("token");
+        std::fs::write(&token_file, "tok-canary-123\n").expect("token file");
+        let out = dir.join("export.jsonl");
+        let base = format!("http://127.0.0.1:{port}");
+        assert_eq!(export(&base, "ord-1", &token_file, &out), Ok(()));
+        assert_eq!(verify_file(&out, None, None), Ok(0));
+
+        let head = server.join().expect("server thread");
+        let request_line = head.first().cloned().unwrap_or_default();
+        assert_eq!(request_line, "GET /v1/rooms/ord-1/audit/export HTTP/1.1");
+        assert!(head
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case("authorization: Bearer tok-canary-123")));
+        assert!(!request_line.contains("tok-canary"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -5,7 +5,8 @@
 //! `cargo bench -p rxroom-core --bench audit_drill -- --orders 100000 --dir /tmp/rxroom-drill`
 //!
 //! Options: `--orders N` (default 100000), `--dir D` (default `$TMPDIR/rxroom-audit-drill`),
-//! `--reuse` (skip generation when the store exists), `--runs N` (default 20).
+//! `--reuse` (skip generation when the store exists), `--runs N` (default 20), `--heavy N`
+//! (give the exported order N events instead of 10..=30).
 //!
 //! Layout under D, one tree per object key:
 //! `audit/{region}/{chain}/{first:012}-{last:012}.jsonl` (segments, flushed by the same
@@ -38,6 +39,7 @@ struct Args {
     dir: PathBuf,
     reuse: bool,
     runs: usize,
+    heavy: u64,
 }
 
 fn args() -> Args {
@@ -46,6 +48,7 @@ fn args() -> Args {
         dir: std::env::temp_dir().join("rxroom-audit-drill"),
         reuse: false,
         runs: 20,
+        heavy: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,6 +63,7 @@ fn args() -> Args {
                     .max(1)
             }
             "--reuse" => a.reuse = true,
+            "--heavy" => a.heavy = it.next().and_then(|v| v.parse().ok()).unwrap_or(0),
             _ => {} // cargo passes `--bench`
         }
     }
@@ -159,7 +163,13 @@ fn flush_all(
     Ok(segments)
 }
 
-fn generate(root: &Path, orders: u64, key: &AuditSigningKey) -> Res<(u64, u64)> {
+/// The order the drill exports.
+fn picked(orders: u64) -> u64 {
+    orders / 2 + 1
+}
+
+fn generate(root: &Path, a: &Args, key: &AuditSigningKey) -> Res<(u64, u64)> {
+    let orders = a.orders;
     let mut rng = Lcg(7);
     let (mut events, mut segments) = (0u64, 0u64);
     let mut region_chains: Vec<(Chain, Vec<AuditEvent>)> = REGIONS
@@ -177,7 +187,10 @@ fn generate(root: &Path, orders: u64, key: &AuditSigningKey) -> Res<(u64, u64)> 
         let chain_id = ChainId::order(&order);
         let mut chain = Chain::resume(chain_id.clone(), ChainHead::genesis());
         let start = T0_MS + i * (SPAN_MS / orders.max(1));
-        let n = 10 + rng.next(21); // 10..=30 events, 20 on average
+        let mut n = 10 + rng.next(21); // 10..=30 events, 20 on average
+        if i == picked(orders) && a.heavy > 0 {
+            n = a.heavy;
+        }
         let mut outbox = Vec::with_capacity(32);
         let mut messages = String::new();
         for k in 0..n {
@@ -196,9 +209,11 @@ fn generate(root: &Path, orders: u64, key: &AuditSigningKey) -> Res<(u64, u64)> 
             }
             outbox.push(chain.append(d, ts));
         }
+        let outbox_last = outbox.last().cloned();
         events += n;
         segments += flush_all(root, region, &chain_id, &mut outbox)?;
-        let cp = key.sign(&chain_id, chain.head(), start + n * 45_000);
+        let last = outbox_last.as_ref().ok_or("an order has events")?;
+        let cp = key.sign_head(last);
         write(
             root,
             &checkpoint_key(region, &chain_id, cp.seq),
@@ -293,12 +308,14 @@ fn main() -> Res<()> {
     let pubkey = key.public_key();
     let marker = a.dir.join("DRILL_COMPLETE");
     if !(a.reuse && marker.exists()) {
-        if a.dir.exists() {
+        if marker.exists() {
             fs::remove_dir_all(&a.dir)?;
+        } else if a.dir.exists() && fs::read_dir(&a.dir)?.next().is_some() {
+            return Err("--dir exists and is not a drill store: refusing to touch it".into());
         }
         fs::create_dir_all(&a.dir)?;
         let t = Instant::now();
-        let (events, segments) = generate(&a.dir, a.orders, &key)?;
+        let (events, segments) = generate(&a.dir, &a, &key)?;
         fs::write(&marker, format!("{} orders\n", a.orders))?;
         println!(
             "generated {} orders, {events} events, {segments} segment objects over 3 years in {:.1} s",
@@ -307,7 +324,7 @@ fn main() -> Res<()> {
         );
     }
 
-    let pick = a.orders / 2 + 1;
+    let pick = picked(a.orders);
     let order = order_id(pick)?;
     let region = region_of(pick);
     let out = a.dir.join(format!("export-{}.jsonl", order.as_str()));

@@ -1,5 +1,16 @@
 //! Audit controls (45 CFR 164.312(b)): the events every PHI access and security decision
 //! produces. Events carry ids, enums and hashes only: never message text, PHI or tokens.
+//!
+//! The pieces, in the order a room uses them (SECURITY.md F1–F7):
+//! - [`Chain::append`] turns an [`EventDraft`] into a hash-chained [`AuditEvent`] (one chain per
+//!   order, `region:<r>` for events with no order); the room stores it in its outbox before it
+//!   acknowledges the PHI action.
+//! - [`FlushState`] decides which outbox range becomes the next append-only segment object
+//!   ([`segment_key`], [`encode_segment`]); [`AuditSigningKey::sign_head`] makes the signed
+//!   [`Checkpoint`] written beside it ([`checkpoint_key`]).
+//! - [`ExportLine`] is the auditor's JSON Lines export; [`verify`] / [`verify_lines`] report the
+//!   first bad position and its [`TamperKind`].
+//! - [`RetentionPolicy`] renders and checks the bucket lock and lifecycle rules.
 
 use crate::ids::{DeviceId, OrderId, Role, UserId};
 use serde::{Deserialize, Serialize};

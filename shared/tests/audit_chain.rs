@@ -306,3 +306,27 @@ proptest! {
         prop_assert_eq!(seen, expected);
     }
 }
+
+#[test]
+fn a_retried_checkpoint_is_byte_identical_under_the_same_key() {
+    use rxroom_core::audit::{checkpoint_key, AuditSigningKey};
+    let order: OrderId = "ord-cp".parse().expect("valid order id");
+    let mut chain = Chain::resume(ChainId::order(&order), ChainHead::genesis());
+    let last = (0..3)
+        .map(|i| chain.append(draft(AuditAction::MessageSent, Some(&order), "OK"), 500 + i))
+        .last()
+        .expect("three events");
+    let key = AuditSigningKey::generate().expect("random source");
+    let a = key.sign_head(&last);
+    let b = key.sign_head(&last);
+    assert_eq!(
+        serde_json::to_string(&a).ok(),
+        serde_json::to_string(&b).ok()
+    );
+    assert_eq!((a.seq, a.count, a.ts_ms), (3, 3, 502));
+    assert_eq!(
+        checkpoint_key(Region::Us, last.chain(), a.seq),
+        "audit-checkpoints/us/ord-cp/000000000003.json"
+    );
+    assert!(key.public_key().verify(&a));
+}

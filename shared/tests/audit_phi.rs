@@ -85,6 +85,18 @@ fn f6_legitimate_values_pass_unchanged() {
 }
 
 #[test]
+fn f6_a_jwt_inside_an_id_is_refused_but_sealed_base64_with_eyj_is_kept() {
+    let order: OrderId = "ord-f6".parse().expect("valid order id");
+    let chain = ChainId::order(&order);
+    let mut d = canary_draft(&order);
+    d.target = Some(format!("media/{TOKEN}"));
+    d.ip = Some("s1.QeyJx+9/eyJaa==".into());
+    let e = append(&ChainHead::genesis(), &chain, d, 1);
+    assert_eq!(e.target(), Some("?"));
+    assert_eq!(e.ip(), Some("s1.QeyJx+9/eyJaa=="));
+}
+
+#[test]
 fn f6_typed_fields_cannot_hold_text_or_tokens() {
     // Actor and device are typed ids: text and tokens do not parse.
     for v in [MESSAGE_TEXT, MRN, &format!("Bearer {TOKEN}")] {

@@ -7,7 +7,7 @@
 //! `count` (u64), `ts_ms` (u64), `key_id` (string), each encoded as in the event's canonical
 //! form (string: `0x01`, u32 big-endian length, bytes; u64: 8 bytes big-endian).
 
-use super::event::{hex, ChainHead, ChainId};
+use super::event::{hex, AuditEvent, ChainHead, ChainId};
 use super::{AuditError, MAX_LINE_BYTES};
 use crate::ids::Region;
 use base64::engine::general_purpose::STANDARD;
@@ -135,6 +135,13 @@ impl AuditSigningKey {
     /// The matching public key.
     pub fn public_key(&self) -> AuditPublicKey {
         AuditPublicKey(*KeyPair::from_seed(Seed::new(*self.seed)).pk)
+    }
+
+    /// Signs the chain head that `event` forms, stamped with the event's own server time. A
+    /// pure function of the event (Ed25519 signatures are deterministic), so a retried flush
+    /// writes the same checkpoint bytes under the same key and never overwrites one.
+    pub fn sign_head(&self, event: &AuditEvent) -> Checkpoint {
+        self.sign(event.chain(), &ChainHead::of(event), event.ts_ms())
     }
 
     /// Signs the head of `chain` at server time `ts_ms`.

@@ -277,14 +277,21 @@ pub enum SealField {
 }
 
 /// True for values the chain keeps as opaque strings: 1..=128 bytes of `[A-Za-z0-9._:=+/-]`,
-/// with no embedded bearer token (JWTs start with `eyJ`, base64 of `{"`). No whitespace means
-/// no sentence of message text fits.
+/// with no embedded bearer token. No whitespace means no sentence of message text fits.
 fn opaque_ok(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_OPAQUE
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._:=+/-".contains(&b))
-        && !s.contains("eyJ")
+        && !has_jwt(s)
+}
+
+/// True if some run of base64url-and-dot characters looks like a compact JWS: it starts with
+/// `eyJ` (base64 of `{"`) and has at least two dots. Sealed values (`s1.<base64>`, one dot)
+/// never match, even when their base64 happens to contain `eyJ`.
+fn has_jwt(s: &str) -> bool {
+    s.split([':', '/', '=', '+'])
+        .any(|run| run.starts_with("eyJ") && run.matches('.').count() >= 2)
 }
 
 fn opaque(s: String) -> String {

@@ -4,7 +4,7 @@
 //! view, one `trailer`. Every line is a JSON object whose `type` names its kind; the other keys
 //! are the fields of [`ExportHeader`], [`AuditEvent`], [`ExportMessage`] or [`ExportTrailer`].
 
-use super::event::AuditEvent;
+use super::event::{AuditEvent, ChainHead};
 use super::{AuditError, MAX_LINE_BYTES};
 use crate::ids::{OrderId, Region, Role};
 use crate::labels::Label;
@@ -67,6 +67,26 @@ pub struct ExportHeader {
     pub messages: u64,
 }
 
+impl ExportHeader {
+    /// A header of the current [`EXPORT_FORMAT`].
+    pub fn new(
+        order: OrderId,
+        region: Region,
+        generated_at_ms: u64,
+        events: u64,
+        messages: u64,
+    ) -> Self {
+        Self {
+            format: EXPORT_FORMAT.to_owned(),
+            order,
+            region,
+            generated_at_ms,
+            events,
+            messages,
+        }
+    }
+}
+
 /// A message in the full view, as the export carries it. Its `Debug` never prints the text.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportMessage {
@@ -108,4 +128,16 @@ pub struct ExportTrailer {
     pub head_seq: u64,
     /// The chain head's hash.
     pub head_hash: String,
+}
+
+impl ExportTrailer {
+    /// The trailer after `events` events ending at `head` and `messages` messages.
+    pub fn new(events: u64, messages: u64, head: &ChainHead) -> Self {
+        Self {
+            events,
+            messages,
+            head_seq: head.seq,
+            head_hash: head.hash.clone(),
+        }
+    }
 }
