@@ -49,11 +49,12 @@ pub async fn flush(
             .execute()
             .await
             .map_err(|_| StoreError::Unavailable)?;
-        let checkpoint = cfg.audit_key.sign(store.chain(), &head, now);
+        // Signed at the head event's own time, so a retried flush writes identical bytes.
+        let checkpoint = cfg.audit_key.sign_head(last);
         let line = serde_json::to_string(&checkpoint).map_err(|_| StoreError::Corrupt)?;
         bucket
             .put(
-                &checkpoint_key(store.region(), store.chain(), head.seq),
+                checkpoint_key(store.region(), store.chain(), head.seq),
                 format!("{line}\n"),
             )
             .execute()

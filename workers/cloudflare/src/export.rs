@@ -86,15 +86,36 @@ pub async fn export_order(
     let mut messages: Vec<ArchivedMessage> = Vec::new();
     if let Some(name) = archive_name {
         let bucket = room.archive_bucket().map_err(unavailable)?;
-        let obj = bucket.get(&name).execute().await.map_err(unavailable)?.ok_or(RoomError::Encoding)?;
-        let bytes = obj.body().ok_or(RoomError::Encoding)?.bytes().await.map_err(unavailable)?;
-        let sealer = RoomSealer { keyring: &cfg.keyring, region: cfg.region, order };
+        let obj = bucket
+            .get(&name)
+            .execute()
+            .await
+            .map_err(unavailable)?
+            .ok_or(RoomError::Encoding)?;
+        let bytes = obj
+            .body()
+            .ok_or(RoomError::Encoding)?
+            .bytes()
+            .await
+            .map_err(unavailable)?;
+        let sealer = RoomSealer {
+            keyring: &cfg.keyring,
+            region: cfg.region,
+            order,
+        };
         let plain = sealer.open(SealKind::Archive, &name, &bytes)?;
         let doc: ArchiveDoc = serde_json::from_slice(&plain).map_err(|_| RoomError::Encoding)?;
         messages.extend(doc.messages);
     } else if store.meta()?.is_some() {
-        let scanner = Scanner { redactor: &cfg.redactor, policy: &cfg.ingest };
-        let sealer = RoomSealer { keyring: &cfg.keyring, region: cfg.region, order };
+        let scanner = Scanner {
+            redactor: &cfg.redactor,
+            policy: &cfg.ingest,
+        };
+        let sealer = RoomSealer {
+            keyring: &cfg.keyring,
+            region: cfg.region,
+            order,
+        };
         let r = Room::new(&mut store, &scanner, &sealer, &cfg.room);
         messages.extend(r.full_messages()?);
     }

@@ -77,8 +77,11 @@ struct RoomRoute {
     body_limit: Option<usize>,
 }
 
+/// A method a route accepts: the object operation it runs and its body limit.
+type MethodOp = (Method, &'static str, Option<usize>);
+
 fn room_route(rest: &[&str], method: &Method) -> std::result::Result<RoomRoute, ErrorCode> {
-    let (template, allowed): (&'static str, &[(Method, &'static str, Option<usize>)]) = match rest {
+    let (template, allowed): (&'static str, &[MethodOp]) = match rest {
         [] => (
             "/v1/rooms/{order_id}",
             &[

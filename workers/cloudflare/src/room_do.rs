@@ -127,7 +127,11 @@ impl ChatRoom {
                 let store = self.store(&cfg, &order, now)?;
                 if let (Some(tenant), Some(_)) = store.audit_info()? {
                     let own = principal.tenant().is_some_and(|t| t.as_str() == tenant);
-                    return Err(if own { RoomError::RoomClosed } else { RoomError::Forbidden });
+                    return Err(if own {
+                        RoomError::RoomClosed
+                    } else {
+                        RoomError::Forbidden
+                    });
                 }
                 let view = self.with_room(&cfg, &order, now, |room| room.create(&caller, req))?;
                 internal::json(201, &view)
@@ -564,11 +568,10 @@ impl ChatRoom {
         order: &OrderId,
         now: u64,
     ) -> std::result::Result<bool, RoomError> {
-        let (cfg, order) = (cfg, order);
         let outcome = self.with_room(cfg, order, now, |room| room.on_alarm(now))?;
         let mut archived = false;
         if outcome == AlarmOutcome::Archive {
-            let blob = self.with_room(&cfg, &order, now, |room| room.archive(now))?;
+            let blob = self.with_room(cfg, order, now, |room| room.archive(now))?;
             if let Some(blob) = blob {
                 let bucket = self.archive_bucket().map_err(|_| RoomError::Encoding)?;
                 bucket
@@ -576,11 +579,11 @@ impl ChatRoom {
                     .execute()
                     .await
                     .map_err(|_| RoomError::Store(rxroom_core::room::StoreError::Unavailable))?;
-                if let Ok(store) = self.store(&cfg, &order, now) {
+                if let Ok(store) = self.store(cfg, order, now) {
                     let _ = store.remember_archive(&blob.name);
                 }
             }
-            let finished = self.with_room(&cfg, &order, now, |room| room.finish_archive(now))?;
+            let finished = self.with_room(cfg, order, now, |room| room.finish_archive(now))?;
             archived = matches!(
                 finished,
                 FinishArchive::Deleted | FinishArchive::AlreadyDeleted
