@@ -4,13 +4,16 @@
 // nothing that was acknowledged.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startTestServer, call, orderId, openSocket, listFiles, parseExport, waitFor, sleep } from './harness.mjs';
+import { startTestServer, call, orderId, openSocket, listFiles, parseExport, waitFor, sleep, ROOT } from './harness.mjs';
 
 let srv;
 let tok;
+let vars;
 const TENANT = 'pharmacy-1';
 const u = (order, rest = '') => `${srv.url}/v1/rooms/${order}${rest}`;
 const ph = () => tok.pharmacist('ph-1', TENANT);
@@ -24,7 +27,7 @@ async function allMessages(order, token) {
 }
 
 before(async () => {
-  ({ srv, tok } = await startTestServer({ DRIVER_TTL_SECS: '2', CLOSE_TTL_SECS: '4' }));
+  ({ srv, tok, vars } = await startTestServer({ DRIVER_TTL_SECS: '2', CLOSE_TTL_SECS: '4' }));
 });
 after(async () => { await srv?.stop(); });
 
@@ -122,7 +125,7 @@ test('b8_j6_room_closes_after_the_ttl_is_archived_and_its_storage_emptied', asyn
   assert.equal(ex.trailer.messages, 3);
   const archived = ex.events.find((ev) => ev.action === 'room_archived');
   assert.ok(archived.ts_ms >= closesAt, 'archived at or after the close time');
-  archivedOrder = { order, texts };
+  archivedOrder = { order, texts, exportText: e.text };
 });
 
 test('f_an_archived_order_cannot_be_recreated_and_keeps_its_history_in_the_export', async (t) => {
@@ -142,6 +145,65 @@ test('f_an_archived_order_cannot_be_recreated_and_keeps_its_history_in_the_expor
   assert.deepEqual(ex2.messages.map((m) => m.text), texts);
   assert.deepEqual(ex2.events.map((ev) => ev.seq), ex2.events.map((_, i) => i + 1), 'one chain continues');
   assert.equal(ex2.events.filter((ev) => ev.action === 'room_created').length, 1);
+});
+
+/** The audit public key (standard base64) for the deployment's AUDIT_SIGNING_KEY seed. */
+function auditPublicKey(seedB64) {
+  const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(seedB64, 'base64')]);
+  const jwk = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ format: 'jwk' });
+  return Buffer.from(jwk.x, 'base64url').toString('base64');
+}
+
+test('f1_signed_checkpoints_in_the_bucket_catch_a_truncated_export', { timeout: 900_000 }, async (t) => {
+  if (!archivedOrder) { t.skip('needs the archived room of the first test'); return; }
+  const { order, exportText } = archivedOrder;
+  // The archival flush wrote signed checkpoints next to the segments in the audit bucket.
+  const checkpoints = [];
+  for (const f of listFiles(join(srv.dir, 'v3', 'r2', 'rxroom-dev-audit'))) {
+    for (const line of readFileSync(f, 'utf8').split('\n')) {
+      try {
+        const o = JSON.parse(line);
+        if (o && o.signature && o.chain_id === order) checkpoints.push(line);
+      } catch { /* a segment or binary */ }
+    }
+  }
+  assert.ok(checkpoints.length >= 1, 'a signed checkpoint for the archived order');
+  const dir = mkdtempSync(join(tmpdir(), 'rxroom-ckpt-'));
+  try {
+    const ck = join(dir, 'checkpoints.jsonl');
+    writeFileSync(ck, checkpoints.join('\n') + '\n');
+    const pub = auditPublicKey(vars.AUDIT_SIGNING_KEY);
+    const verify = (file, key = pub) => spawnSync('cargo', ['run', '-q', '-p', 'rxroom-cli', '--', 'audit', 'verify', file, '--checkpoints', ck, '--pubkey', key], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+    const good = join(dir, 'export.jsonl');
+    writeFileSync(good, exportText);
+    let r = verify(good);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /signatures checked/);
+
+    // Truncate: drop the last flushed events and rewrite the trailer to match what is left, so
+    // the export is self-consistent; only the signed checkpoint can tell.
+    const ex = parseExport(exportText);
+    const ckSeq = Math.max(...checkpoints.map((l) => JSON.parse(l).seq));
+    const keep = ex.events.filter((e) => e.seq <= ckSeq - 2);
+    const last = keep.at(-1);
+    const lines = [
+      JSON.stringify({ ...ex.header, events: keep.length }),
+      ...keep.map((e) => JSON.stringify(e)),
+      ...ex.messages.map((m) => JSON.stringify(m)),
+      JSON.stringify({ ...ex.trailer, events: keep.length, head_seq: last.seq, head_hash: last.hash }),
+    ];
+    const cut = join(dir, 'truncated.jsonl');
+    writeFileSync(cut, lines.join('\n') + '\n');
+    const plain = spawnSync('cargo', ['run', '-q', '-p', 'rxroom-cli', '--', 'audit', 'verify', cut], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+    assert.equal(plain.status, 0, `the truncated export is self-consistent without checkpoints: ${plain.stdout}${plain.stderr}`);
+    r = verify(cut);
+    assert.notEqual(r.status, 0, `truncation must be caught by the checkpoint: ${r.stdout}${r.stderr}`);
+    assert.match(r.stdout + r.stderr, /truncat/i);
+
+    // A checkpoint checked against another key fails too.
+    r = verify(good, auditPublicKey(Buffer.alloc(32, 7).toString('base64')));
+    assert.notEqual(r.status, 0, 'checkpoint signed by another key');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
 test('j1_j3_j5_restart_mid_conversation_loses_and_duplicates_nothing_acknowledged', async () => {
