@@ -3,6 +3,7 @@
 // never a 500; a token in the URL is never read; a token for another region gets 403.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { startTestServer, call, orderId, makeIssuer, openSocket } from './harness.mjs';
 
 let srv;
@@ -161,4 +162,59 @@ test('a valid token still works after the refusals (no 500 poisoned the runtime)
   assert.equal(r.status, 200, r.text);
   const logs = srv.logs();
   assert.ok(!/"status":5\d\d/.test(logs), 'no 5xx in the request log');
+});
+
+/** Header, encoding and size tricks (A2, A4, A8, A10-A13), all for an otherwise valid pharmacist. */
+function trickTokens() {
+  const claims = { sub: 'ph-1', role: 'pharmacist', tenant: TENANT };
+  const t = now();
+  const body = { iss: 'rxroom-dev', aud: 'rxroom', iat: t, exp: t + 600, region: 'us', dev: 'device-1', ...claims };
+  const good = issuer.token(claims);
+  const [h, p, sig] = good.split('.');
+  const hmac = (key, header) => {
+    const input = `${b64(header)}.${b64(body)}`;
+    return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`;
+  };
+  const attacker = makeIssuer();
+  return {
+    'A2 HS256 MACed with the JWK x': hmac(issuer.x, { alg: 'HS256', typ: 'JWT', kid: issuer.kid }),
+    'A2 HS256 MACed with the raw public key': hmac(Buffer.from(issuer.x, 'base64url'), { alg: 'HS256', typ: 'JWT', kid: issuer.kid }),
+    'A4 embedded jwk of the attacker': attacker.token(claims, { kid: issuer.kid, jwk: { kty: 'OKP', crv: 'Ed25519', x: attacker.x } }),
+    'A4 jku': issuer.token(claims, { jku: 'https://evil.example/jwks.json' }),
+    'A10 crit': issuer.token(claims, { crit: ['exp-ext'], 'exp-ext': 1 }),
+    'A11 cty CBOR': issuer.token(claims, { cty: 'CBOR' }),
+    'A12 typ at+jwt': issuer.token(claims, { typ: 'at+jwt' }),
+    'A12 no typ': issuer.token(claims, { typ: undefined }),
+    'A3 kid path': issuer.token(claims, { kid: '../../etc/passwd' }),
+    'A3 kid number': issuer.signRaw(JSON.stringify({ alg: 'EdDSA', typ: 'JWT', kid: 7 }), JSON.stringify(body)),
+    'A3 kid 10 KB': issuer.token(claims, { kid: 'k'.repeat(5000) }),
+    'A13 four segments': `${good}.${sig}`,
+    'A13 padded base64': `${h}.${p}==.${sig}`,
+    'A13 duplicate alg in header': issuer.signRaw(`{"alg":"EdDSA","typ":"JWT","kid":"${issuer.kid}","alg":"none"}`, JSON.stringify(body)),
+    'A13 duplicate role in claims': issuer.signRaw(JSON.stringify({ alg: 'EdDSA', typ: 'JWT', kid: issuer.kid }), JSON.stringify(body).replace('"role":"pharmacist"', '"role":"patient","role":"pharmacist"')),
+    'A5 exp as string': issuer.token({ ...claims, exp: String(t + 600) }),
+    'A5 exp huge': issuer.token({ ...claims, exp: 1e300 }),
+    'A8 token over 8 KiB': issuer.token({ ...claims, pad: 'a'.repeat(9000) }),
+  };
+}
+
+test('a2_a3_a4_a8_a10_to_a13_header_encoding_and_size_tricks_are_401', async () => {
+  const path = `/v1/rooms/${ORDER}/messages`;
+  // Control: the same claims, honestly signed, are accepted.
+  assert.equal((await call(`${srv.url}${path}`, { token: issuer.token({ sub: 'ph-1', role: 'pharmacist', tenant: TENANT }) })).status, 200);
+  for (const [what, t] of Object.entries(trickTokens())) {
+    assert401(await call(`${srv.url}${path}`, { token: t }), what);
+    if (/^[A-Za-z0-9._-]+$/.test(t)) { // "=" is no subprotocol token character
+      const err = await openSocket(`${srv.wsUrl}/v1/rooms/${ORDER}/live`, { protocols: ['rxroom.v1', `bearer.${t}`] }).then((s) => { s.terminate(); return null; }, (e) => e);
+      assert.ok(err && [401, 431].includes(err.status), `${what} over the socket: ${err?.status}`);
+    }
+  }
+});
+
+test('a8_a_64_kib_bearer is refused with 401 or 431, never 500', async () => {
+  const huge = 'eyJ' + 'A'.repeat(64 * 1024);
+  const r = await call(`${srv.url}/v1/rooms/${ORDER}/messages`, { token: huge }).catch((e) => ({ status: 0, text: String(e) }));
+  assert.ok([401, 431].includes(r.status), `${r.status} ${r.text?.slice(0, 200)}`);
+  const ok = await call(`${srv.url}/v1/rooms/${ORDER}`, { token: tok.pharmacist('ph-1', TENANT) });
+  assert.equal(ok.status, 200);
 });

@@ -33,6 +33,13 @@ export function makeIssuer(kid = 'test-' + randomBytes(4).toString('hex')) {
   return {
     kid,
     jwks,
+    /** The public key as the JWK `x` member (base64url of the raw 32 bytes). */
+    x: jwk.x,
+    /** Signs exactly these header and claims JSON texts (for duplicate-key and encoding tests). */
+    signRaw(headerJson, claimsJson) {
+      const input = `${Buffer.from(headerJson).toString('base64url')}.${Buffer.from(claimsJson).toString('base64url')}`;
+      return `${input}.${sign(null, Buffer.from(input), privateKey).toString('base64url')}`;
+    },
     /** Signs `claims` (merged over sensible defaults) and returns the compact token. */
     token(claims = {}, header = {}) {
       const now = Math.floor(Date.now() / 1000);
