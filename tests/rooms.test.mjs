@@ -331,3 +331,44 @@ test('read receipts: seq is recorded and never decreases', async () => {
   assert.equal(r2.status, 200);
   assert.equal(r2.json.seq, 2);
 });
+
+test('b9_break_glass_needs_a_reason_is_read_only_personal_and_expires', async () => {
+  const room = orderId('b9');
+  const c = await call(u(room), { method: 'POST', token: ph(), body: { participants: [{ user: 'dr-1', role: 'driver' }], record: RECORD } });
+  assert.equal(c.status, 201);
+  assert.equal((await send(room, ph(), 'b9-1', 'hello')).status, 201);
+  const sup = () => tok.pharmacist('ph-sup', TENANT);
+  const grant = (token, body) => call(u(room, '/emergency'), { method: 'POST', token, body });
+  // Before a grant the supervisor is an outsider.
+  assert.equal((await call(u(room, '/messages'), { token: sup() })).status, 403);
+  // Refused grants: no or unknown reason, empty note, too long, wrong role or tenant.
+  for (const [what, token, body, status] of [
+    ['no reason', sup(), { note: 'x', duration_secs: 60 }, 400],
+    ['unknown reason', sup(), { reason: 'curiosity', note: 'x', duration_secs: 60 }, 400],
+    ['empty note', sup(), { reason: 'patient_safety', note: '  ', duration_secs: 60 }, 403],
+    ['a year long', sup(), { reason: 'patient_safety', note: 'x', duration_secs: 365 * 86400 }, 403],
+    ['driver', tok.driver('dr-1', room), { reason: 'patient_safety', note: 'x', duration_secs: 60 }, 403],
+    ['patient', tok.patient('pt-1', room), { reason: 'patient_safety', note: 'x', duration_secs: 60 }, 403],
+    ['auditor', tok.auditor('au-1', TENANT), { reason: 'patient_safety', note: 'x', duration_secs: 60 }, 403],
+    ['other tenant', tok.pharmacist('ph-o', 'pharmacy-2'), { reason: 'patient_safety', note: 'x', duration_secs: 60 }, 403],
+  ]) {
+    const r = await grant(token, body);
+    assert.equal(r.status, status, `${what}: ${r.text}`);
+  }
+  assert.equal((await call(u(room, '/messages'), { token: sup() })).status, 403, 'no refused grant opened the room');
+  // A valid, short grant: read-only, for that user only, and it expires.
+  const g = await grant(sup(), { reason: 'patient_safety', note: 'patient called about a reaction', duration_secs: 2 });
+  assert.equal(g.status, 201, g.text);
+  assert.equal(g.json.reason, 'patient_safety');
+  const h = await call(u(room, '/messages'), { token: sup() });
+  assert.equal(h.status, 200, h.text);
+  assert.deepEqual(h.json.messages.map((m) => m.id), ['b9-1']);
+  assert.equal((await call(u(room), { token: sup() })).status, 200);
+  assert.equal((await send(room, sup(), 'b9-2', 'may I write?')).status, 403, 'a grant does not let one send');
+  assert.equal((await call(u(room, '/delivered'), { method: 'POST', token: sup(), body: {} })).status, 403);
+  assert.equal((await call(u(room, '/messages'), { token: tok.pharmacist('ph-other', TENANT) })).status, 403, 'not reusable by another user');
+  await new Promise((r) => setTimeout(r, 2500));
+  const late = await call(u(room, '/messages'), { token: sup() });
+  assert.equal(late.status, 403, 'expired grant');
+  assert.equal(late.json.code, 'FORBIDDEN');
+});
