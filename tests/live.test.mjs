@@ -350,3 +350,29 @@ test('d4_odd_resume_cursors_never_duplicate_or_invent_messages', async () => {
     s.close();
   }
 });
+
+test('d5_j4_same_client_id_over_two_sockets_at_once_is_stored_and_broadcast_once', async () => {
+  const p = await viaProtocol(ORDER, ph());
+  const a = await viaProtocol(ORDER, pt());
+  const b = await viaFrame(ORDER, pt());
+  await Promise.all([p.next('ready'), a.next('ready'), b.next('ready')]);
+  const frame = { type: 'send', client_id: 'race-1', text: 'only once please' };
+  a.send(frame); b.send(frame);
+  const [ackA, ackB] = await Promise.all([a.next('ack'), b.next('ack')]);
+  assert.deepEqual(ackA, ackB, 'both get the original ack');
+  // A retry on the first socket too.
+  a.send(frame);
+  assert.deepEqual(await a.next('ack'), ackA);
+  await p.next((f) => f.type === 'message' && f.id === 'race-1');
+  await sleep(500);
+  assert.equal(p.drain((f) => f.type === 'message' && f.id === 'race-1').length, 0, 'one broadcast');
+  const h = await call(u(ORDER, `/messages?after=${ackA.seq - 1}`), { token: ph() });
+  assert.equal(h.json.messages.filter((m) => m.id === 'race-1').length, 1);
+  // Same id, other text over the socket: an error frame, and the socket stays open.
+  a.send({ ...frame, text: 'different' });
+  const err = await a.next('error');
+  assert.equal(err.code, 'DUPLICATE_ID_CONFLICT');
+  a.send({ type: 'ping' });
+  await a.next('pong');
+  p.close(); a.close(); b.close();
+});

@@ -372,3 +372,26 @@ test('b9_break_glass_needs_a_reason_is_read_only_personal_and_expires', async ()
   assert.equal(late.status, 403, 'expired grant');
   assert.equal(late.json.code, 'FORBIDDEN');
 });
+
+test('c2_c3_c4_bad_bodies_are_400_and_store_nothing', async () => {
+  const post = (body) => call(u(ORDER, '/messages'), { method: 'POST', token: ph(), body, headers: { 'content-type': 'application/json' } });
+  const cases = {
+    'lone surrogate escape (C3)': '{"client_id":"c3-1","text":"a\\ud800b"}',
+    'invalid utf-8 bytes (C3)': Buffer.concat([Buffer.from('{"client_id":"c3-2","text":"a'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+    'overlong utf-8 (C3)': Buffer.concat([Buffer.from('{"client_id":"c3-3","text":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]),
+    'deep nesting (C4)': '['.repeat(10_000),
+    'deep object (C4)': '{"client_id":"c4-1","text":' + '{"a":'.repeat(2500) + '1' + '}'.repeat(2501),
+    'wrong types (C2)': '{"client_id":7,"text":["a"]}',
+    'missing text (C2)': '{"client_id":"c2-1"}',
+    'bad client id (C2)': '{"client_id":"has space","text":"a"}',
+    'duplicate text key (C2)': '{"client_id":"c2-2","text":"a","text":"b"}',
+  };
+  for (const [what, body] of Object.entries(cases)) {
+    const r = await post(body instanceof Buffer ? new Uint8Array(body) : body);
+    assert.equal(r.status, 400, `${what}: ${r.status} ${r.text}`);
+    assert.ok(['INVALID_JSON', 'INVALID_REQUEST'].includes(r.json?.code), `${what}: ${r.text}`);
+  }
+  const stored = (await allMessages(ORDER, ph())).filter((m) => /^c[234]-/.test(m.id));
+  assert.deepEqual(stored, []);
+  assert.equal((await call(u(ORDER), { token: ph() })).status, 200, 'the room still answers');
+});
