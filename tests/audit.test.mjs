@@ -204,3 +204,84 @@ test('f1_cli_detects_a_message_line_dropped_from_the_export (trailer says how ma
   const v = verify(f);
   assert.notEqual(v.code, 0, `a dropped message must fail verification (header and trailer say messages=3): ${v.out}`);
 });
+
+test('f4_a_random_sequence_of_operations_and_refusals_yields_exactly_its_events', async () => {
+  const seed = Number(process.env.RXROOM_SEED ?? Date.now() % 1_000_000);
+  let state = seed;
+  const rnd = (n) => { // mulberry32
+    state = (state + 0x6d2b79f5) | 0;
+    let x = Math.imul(state ^ (state >>> 15), 1 | state);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) % n;
+  };
+  const order = orderId('f4');
+  const members = {
+    'ph-1': () => tok.pharmacist('ph-1', TENANT),
+    'pt-1': () => tok.patient('pt-1', order),
+    'dr-1': () => tok.driver('dr-1', order),
+  };
+  const names = Object.keys(members);
+  const expected = [];
+  let r = await call(u(order), { method: 'POST', token: members['ph-1'](), body: { participants: [{ user: 'pt-1', role: 'patient' }, { user: 'dr-1', role: 'driver' }], record: {} } });
+  assert.equal(r.status, 201);
+  expected.push(['room_created', 'ph-1']);
+  const sent = []; // [sender, id, text]
+  const readPos = { 'ph-1': 0, 'pt-1': 0, 'dr-1': 0 };
+  let last = 0;
+  const log = [];
+  for (let i = 0; i < 40; i++) {
+    const who = names[rnd(3)];
+    const t = members[who]();
+    const op = rnd(9);
+    log.push(`${op}:${who}`);
+    const ctx = `seed ${seed}, op ${i} (${log.slice(-3).join(' ')})`;
+    if (op <= 2) { // new message
+      const id = `f4-${i}`;
+      r = await call(u(order, '/messages'), { method: 'POST', token: t, body: { client_id: id, text: `note ${i}` } });
+      assert.equal(r.status, 201, ctx);
+      last = r.json.seq;
+      sent.push([who, id, `note ${i}`]);
+      expected.push(['message_sent', who, `seq:${last}`]);
+    } else if (op === 3 && sent.length) { // replay or conflict of an earlier message: no event
+      const [s, id, text] = sent[rnd(sent.length)];
+      const conflict = rnd(2) === 1;
+      r = await call(u(order, '/messages'), { method: 'POST', token: members[s](), body: { client_id: id, text: conflict ? `${text}!` : text } });
+      assert.equal(r.status, conflict ? 409 : 200, ctx);
+    } else if (op === 4) { // history
+      r = await call(u(order, '/messages?after=0&limit=100'), { token: t });
+      assert.equal(r.status, 200, ctx);
+      expected.push(['message_read', who]);
+    } else if (op === 5) { // room view: audited when it carries the record (not for drivers)
+      r = await call(u(order), { token: t });
+      assert.equal(r.status, 200, ctx);
+      if (who !== 'dr-1') expected.push(['message_read', who, 'room']);
+    } else if (op === 6 && last > 0) { // read receipt: audited only when it moves
+      const seq = 1 + rnd(last);
+      r = await call(u(order, '/read'), { method: 'POST', token: t, body: { seq } });
+      assert.equal(r.status, 200, ctx);
+      if (seq > readPos[who]) { readPos[who] = seq; expected.push(['message_read', who, `receipt:${seq}`]); }
+    } else if (op === 7) { // refusals: outsider, bad token, blank text, oversized: none in this chain
+      const k = rnd(4);
+      if (k === 0) r = await call(u(order, '/messages'), { token: tok.patient('pt-x', orderId('x')) });
+      if (k === 1) r = await call(u(order, '/messages'), { token: `${t}x` });
+      if (k === 2) r = await call(u(order, '/messages'), { method: 'POST', token: t, body: { client_id: `blank-${i}`, text: '   ' } });
+      if (k === 3) r = await call(u(order, '/messages'), { method: 'POST', token: t, body: { client_id: `big-${i}`, text: 'x'.repeat(5000) } });
+      assert.ok([400, 401, 403, 413].includes(r.status), `${ctx}: ${r.status}`);
+    } else { // auditor may not read the room: refused, no event here
+      r = await call(u(order, '/messages'), { token: tok.auditor('au-1', TENANT) });
+      assert.equal(r.status, 403, ctx);
+    }
+  }
+  r = await call(u(order, '/audit/export'), { token: tok.auditor('au-1', TENANT) });
+  assert.equal(r.status, 200);
+  expected.push(['audit_exported', 'au-1']);
+  const ex = parseExport(r.text);
+  const got = ex.events.map((e, i) => {
+    const want = expected[i];
+    return want && want.length === 3 ? [e.action, e.actor, e.target] : [e.action, e.actor];
+  });
+  assert.deepEqual(got, expected, `seed ${seed}; ops ${log.join(' ')}`);
+  assert.deepEqual(ex.events.map((e) => e.seq), ex.events.map((_, i) => i + 1));
+  for (let i = 1; i < ex.events.length; i++) assert.equal(ex.events[i].prev_hash, ex.events[i - 1].hash);
+  assert.equal(ex.messages.length, sent.length);
+});
