@@ -395,3 +395,15 @@ test('c2_c3_c4_bad_bodies_are_400_and_store_nothing', async () => {
   assert.deepEqual(stored, []);
   assert.equal((await call(u(ORDER), { token: ph() })).status, 200, 'the room still answers');
 });
+
+test('d5_the_same_client_id_from_another_sender_or_room_is_independent', async () => {
+  const a = await send(ORDER, ph(), 'shared-id', 'from the pharmacist');
+  const b = await send(ORDER, pt(), 'shared-id', 'from the patient');
+  assert.equal(a.status, 201, a.text);
+  assert.equal(b.status, 201, b.text);
+  assert.notEqual(a.json.seq, b.json.seq);
+  const c = await send(OTHER, tok.patient('pt-2', OTHER), 'shared-id', 'other room');
+  assert.equal(c.status, 201, c.text);
+  const mine = (await allMessages(ORDER, ph())).filter((m) => m.id === 'shared-id');
+  assert.deepEqual(mine.map((m) => [m.sender, m.text]), [['ph-1', 'from the pharmacist'], ['pt-1', 'from the patient']]);
+});
