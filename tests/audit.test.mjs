@@ -285,3 +285,13 @@ test('f4_a_random_sequence_of_operations_and_refusals_yields_exactly_its_events'
   for (let i = 1; i < ex.events.length; i++) assert.equal(ex.events[i].prev_hash, ex.events[i - 1].hash);
   assert.equal(ex.messages.length, sent.length);
 });
+
+test('f1_cli_detects_an_edited_message_text_in_the_export', { todo: 'export message lines carry no hash or chain link: an edited text verifies OK (design gap, see report)', timeout: 900_000 }, () => {
+  assert.ok(exportText);
+  const ex = parseExport(exportText);
+  const original = ex.messages[1].text;
+  const f = join(work, 'message_edited.jsonl');
+  writeFileSync(f, exportText.replace(JSON.stringify(original), JSON.stringify(original.replace('thank you', 'no thanks'))));
+  const v = verify(f);
+  assert.notEqual(v.code, 0, `an edited message must fail verification: ${v.out}`);
+});
