@@ -390,3 +390,26 @@ fn f1_first_event_with_a_foreign_prev_hash_is_modified_at_zero() {
     events[0] = rehash(edit(&events[0], |v| v["prev_hash"] = "1".repeat(64).into()));
     assert_eq!(first_failure(&events, &[]), Some((0, TamperKind::Modified)));
 }
+
+#[test]
+fn f1_export_with_a_message_line_dropped_or_added_is_reported() {
+    let events = chain(5);
+    let text = export_text(&events);
+    let message_line = text
+        .lines()
+        .find(|l| l.contains("\"type\":\"message\""))
+        .expect("the export has a message line")
+        .to_owned();
+
+    let dropped = text.replace(&format!("{message_line}\n"), "");
+    assert_eq!(
+        verify_text(&dropped, &[]).map(|(_, k)| k),
+        Some(TamperKind::Deleted)
+    );
+
+    let added = text.replace(&message_line, &format!("{message_line}\n{message_line}"));
+    assert_eq!(
+        verify_text(&added, &[]).map(|(_, k)| k),
+        Some(TamperKind::Inserted)
+    );
+}

@@ -115,6 +115,7 @@ pub struct StreamVerifier<'k> {
     failure: Option<Failure>,
     claimed_events: Option<u64>,
     claimed_head: Option<String>,
+    claimed_messages: Option<u64>,
 }
 
 impl<'k> StreamVerifier<'k> {
@@ -138,6 +139,7 @@ impl<'k> StreamVerifier<'k> {
             failure: None,
             claimed_events: None,
             claimed_head: None,
+            claimed_messages: None,
         }
     }
 
@@ -194,6 +196,12 @@ impl<'k> StreamVerifier<'k> {
     pub fn claim(&mut self, events: u64, head_hash: &str) {
         self.claimed_events = Some(events);
         self.claimed_head = Some(head_hash.to_owned());
+    }
+
+    /// Records how many message lines an export trailer claims, checked in
+    /// [`StreamVerifier::finish`]: a dropped or added message line is reported.
+    pub fn claim_messages(&mut self, messages: u64) {
+        self.claimed_messages = Some(messages);
     }
 
     /// Decides the remaining events, applies the end-of-input checks and reports.
@@ -331,7 +339,14 @@ impl<'k> StreamVerifier<'k> {
             }
             if self.claimed_head.as_deref() != Some(self.head.hash.as_str()) {
                 let (last, line) = (p.saturating_sub(1), self.prev_line);
-                self.fail_at(last, self.head.seq, TamperKind::Modified, line);
+                return self.fail_at(last, self.head.seq, TamperKind::Modified, line);
+            }
+        }
+        if let Some(claimed) = self.claimed_messages {
+            if claimed > self.messages {
+                self.fail(p, s, TamperKind::Deleted);
+            } else if claimed < self.messages {
+                self.fail(p, s, TamperKind::Inserted);
             }
         }
     }
@@ -398,6 +413,7 @@ pub fn verify_lines<R: BufRead>(
             Ok(ExportLine::Trailer(t)) => {
                 trailer = true;
                 v.claim(t.events, &t.head_hash);
+                v.claim_messages(t.messages);
             }
             Err(_) => match serde_json::from_str::<AuditEvent>(line) {
                 Ok(e) => v.push_line(e, at),
