@@ -138,6 +138,20 @@ test('what held: ten concurrent creates of one room give one 201; fifty parallel
   assert.deepEqual(h.json.messages.map((m) => m.id), ['same-1']);
 });
 
+test('d1_http_sends_from_one_user_are_rate_limited_like_socket_frames', async () => {
+  // A socket gets 10 frames/s (burst 20); the HTTP send route has no limit at all, so one
+  // patient can write (and fan out, and audit) a message flood. README documents only the
+  // per-socket limit.
+  const order = orderId('flood');
+  assert.equal((await create(order, { participants: [{ user: 'pt-1', role: 'patient' }], record: {} })).status, 201);
+  const t0 = Date.now();
+  const rs = await Promise.all(Array.from({ length: 100 }, (_, i) => send(order, tok.patient('pt-1', order), `fl-${i}`, `flood ${i}`)));
+  const took = Date.now() - t0;
+  const limited = rs.filter((r) => r.status === 429).length;
+  assert.ok(rs.every((r) => [201, 429].includes(r.status)), rs.map((r) => r.status).join(','));
+  assert.ok(limited > 0, `100 sends in ${took} ms from one user, none refused (socket limit would allow about ${20 + Math.ceil(took / 100)})`);
+});
+
 test('j7_after_every_input_above_the_logs_hold_no_panic_and_the_next_request_succeeds', async () => {
   const logs = srv.logs();
   for (const bad of ['panicked', 'RuntimeError', 'unreachable', 'Uncaught']) assert.ok(!logs.includes(bad), `log has ${bad}`);

@@ -179,3 +179,23 @@ test('what held: driver and dispatcher views of the room, typing, read and ack f
   assert.ok(!logs.includes('925737738') && !logs.includes('Haddad'), 'PHI in the logs');
   assert.ok(!/panicked|RuntimeError|unreachable/.test(logs), 'a panic in the logs');
 });
+
+test('c6_sensitive_diagnoses_and_drugs_in_lowercase_spanish_or_short_form_are_redacted_for_the_driver', async () => {
+  // Not from the order record: the general lexicon. LABELS.md lists HIV as the DIAGNOSIS
+  // example and the dev set has `lowercase` and `spanish` messages; "HIV" is caught, "hiv" is not.
+  const order = await room({ patient_name: 'Maria Haddad' });
+  assert.equal((await driverSees(order, 'HIV')).text, '[DIAGNOSIS]', 'control');
+  assert.equal((await driverSees(order, 'insulin')).text, '[MEDICATION]', 'control');
+  const found = await leaks(order, [
+    ['she is hiv positive', ['hiv']],
+    ['es VIH positivo', ['vih']],
+    ['tiene sida', ['sida']],
+    ['diagnosed with H.I.V.', ['h.i.v']],
+    ['tiene esquizofrenia', ['esquizofrenia']],
+    ['hep C clinic follow-up', ['hep c']],
+    ['her PrEP refill', ['prep']],
+    ['su insulina y metformina', ['insulina', 'metformina']],
+    ['Narcan kit included', ['narcan']],
+  ]);
+  assert.deepEqual(found, [], found.join('\n'));
+});
