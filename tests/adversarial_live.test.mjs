@@ -170,3 +170,27 @@ test('what held: j1_j3_a_restart_while_a_socket_sends: acked frames survive once
   assert.equal(new Set(msgs.map((m) => m.id)).size, N);
   assert.ok(acks.size > 0, 'some frames were acked before the restart');
 });
+
+test('f4_actions_over_a_first_frame_socket_are_audited_with_the_source_ip_like_the_header_path', async () => {
+  // The upgrade request carries the client IP for both paths; only the header path keeps it.
+  const order = orderId('ws-ip');
+  const r = await call(u(order), { method: 'POST', token: ph(), body: { participants: [{ user: 'pt-1', role: 'patient' }, { user: 'dr-1', role: 'driver' }], record: {} } });
+  assert.equal(r.status, 201, r.text);
+  const a = await viaProtocol(order, pt(order));
+  await a.next('ready');
+  a.send({ type: 'send', client_id: 'hdr-1', text: 'over the header socket' });
+  await a.next('ack');
+  const b = await openSocket(live(order));
+  b.send({ type: 'auth', token: tok.driver('dr-1', order) });
+  await b.next('ready');
+  b.send({ type: 'send', client_id: 'frm-1', text: 'over the frame socket' });
+  await b.next('ack');
+  a.close(); b.close();
+  const e = await call(u(order, '/audit/export'), { token: tok.auditor('au-1', TENANT) });
+  assert.equal(e.status, 200, e.text);
+  const events = e.text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.type === 'event');
+  const header = events.filter((x) => x.actor === 'pt-1');
+  const frame = events.filter((x) => x.actor === 'dr-1');
+  assert.ok(header.length >= 2 && header.every((x) => x.ip !== null), 'control: header-path events carry the (sealed) IP');
+  assert.deepEqual(frame.filter((x) => x.ip === null).map((x) => x.action), [], 'first-frame events without the source IP');
+});
