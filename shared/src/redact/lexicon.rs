@@ -80,8 +80,8 @@ fn cue_of(w: &str) -> Option<Cue> {
     Some(match w {
         "ssn" | "ss" | "ss#" | "social" | "seguro" | "ssn#" | "itin" => Cue::Ssn,
         "phone" | "tel" | "telephone" | "cell" | "mobile" | "call" | "calling" | "text" | "reach"
-        | "number" | "fax" | "teléfono" | "telefono" | "celular" | "móvil" | "movil" | "whatsapp"
-        | "ph" | "contact" | "número" | "numero" | "landline" | "home#" | "callback" => Cue::Phone,
+        | "fax" | "teléfono" | "telefono" | "celular" | "móvil" | "movil" | "whatsapp"
+        | "ph" | "contact" | "landline" | "home#" | "callback" => Cue::Phone,
         "mrn" | "chart" | "record" | "mr#" | "expediente" => Cue::Mrn,
         "member" | "insurance" | "ins" | "policy" | "subscriber" | "medicaid" | "plan" | "bin"
         | "pcn" | "seguro#" | "coverage" | "beneficiary" | "hicn" | "carrier" => Cue::Insurance,

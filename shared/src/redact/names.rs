@@ -62,6 +62,12 @@ fn cue_for(ctx: &Ctx<'_>, j: usize) -> CueKind {
     if ctx.is_sym(p1, b',') && GREETINGS.contains(&w2) {
         return CueKind::Greeting;
     }
+    if ctx.is_sym(p1, b',') && matches!(w2, "patient" | "customer" | "recipient" | "paciente") {
+        return CueKind::Strong;
+    }
+    if matches!(w1, "driver" | "courier" | "pharmacist" | "tech" | "technician" | "dispatcher" | "rider") {
+        return CueKind::Staff;
+    }
     if (w1 == "is" && w2 == "name") || (w1 == "es" && w2 == "nombre") || matches!(w1, "soy" | "llamo") {
         return if w1 == "soy" { CueKind::Intro } else { CueKind::AnyCase };
     }

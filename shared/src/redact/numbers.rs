@@ -346,7 +346,8 @@ fn glued_cue(ctx: &Ctx<'_>, i: usize) -> Option<(usize, Cue)> {
     let low = ctx.low(i);
     let split = low.find(|c: char| c.is_ascii_digit())?;
     let (letters, rest) = low.split_at(split);
-    if letters.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) || rest.len() < 4 {
+    let continues = matches!(ctx.byte(t.e), b'-' | b'.' | b' ') && ctx.byte(t.e + 1).is_ascii_digit();
+    if letters.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) || (rest.len() < 4 && !continues) {
         return None;
     }
     let cue = ctx.lex.cue(letters).or_else(|| {

@@ -224,6 +224,15 @@ impl<'a> Ctx<'a> {
             match t.kind {
                 Kind::Word => {
                     if let Some(c) = self.lex.cue(self.low(p)) {
+                        // `zip code 94110`, `area code`: the first word decides.
+                        let before = self.prev(p).map_or("", |q| self.low(q));
+                        if c == Cue::Skip && self.low(p) == "code" {
+                            match before {
+                                "zip" | "postal" => return Some((Cue::Zip, p)),
+                                "area" => return Some((Cue::Phone, p)),
+                                _ => {}
+                            }
+                        }
                         return Some((c, p));
                     }
                     words += 1;
@@ -274,9 +283,13 @@ pub(crate) fn resolve(mut cands: Vec<Cand>, norm: &Normalized) -> Vec<Finding> {
             .then((b.range.end - b.range.start).cmp(&(a.range.end - a.range.start)))
             .then(a.range.start.cmp(&b.range.start))
     });
+    // Byte occupancy keeps this linear in text length (no pairwise overlap checks).
+    let mut taken = vec![false; norm.text.len()];
     let mut kept: Vec<Cand> = Vec::with_capacity(cands.len());
     for c in cands {
-        if kept.iter().all(|k| k.range.end <= c.range.start || c.range.end <= k.range.start) {
+        let Some(slots) = taken.get_mut(c.range.clone()) else { continue };
+        if slots.iter().all(|t| !*t) {
+            slots.iter_mut().for_each(|t| *t = true);
             kept.push(c);
         }
     }

@@ -61,12 +61,17 @@ fn detect_at_emails(ctx: &mut Ctx<'_>) {
 
 /// Whether token `i` is an `at`/`dot` word, bare or in brackets; returns the token span.
 fn spelled(ctx: &Ctx<'_>, i: usize, word: &str) -> Option<(usize, usize)> {
+    let alt = match word {
+        "at" => "arroba",
+        _ => "punto",
+    };
+    let is_word = |k: usize| ctx.low(k) == word || ctx.low(k) == alt;
     let opens = |k: usize| ctx.is_sym(k, b'[') || ctx.is_sym(k, b'(') || ctx.is_sym(k, b'{');
     let closes = |k: usize| ctx.is_sym(k, b']') || ctx.is_sym(k, b')') || ctx.is_sym(k, b'}');
-    if opens(i) && ctx.low(i + 1) == word && closes(i + 2) {
+    if opens(i) && is_word(i + 1) && closes(i + 2) {
         return Some((i, i + 2));
     }
-    if ctx.low(i) == word {
+    if is_word(i) {
         let (s, e) = (i, i);
         if let (Some(p), Some(n)) = (ctx.prev(i), ctx.next(i)) {
             let open = ctx.is_sym(p, b'[') || ctx.is_sym(p, b'(') || ctx.is_sym(p, b'{');
@@ -88,6 +93,10 @@ fn is_part(ctx: &Ctx<'_>, i: usize) -> bool {
 fn detect_spelled_emails(ctx: &mut Ctx<'_>) {
     let mut found = Vec::new();
     for i in 0..ctx.toks.len() {
+        let quick = matches!(ctx.low(i), "at" | "arroba" | "[" | "(" | "{");
+        if !quick {
+            continue;
+        }
         let Some((at_s, at_e)) = spelled(ctx, i, "at") else { continue };
         // Right side: part ((dot|.) part)+, ending in a TLD.
         let Some(mut j) = ctx.next(at_e) else { continue };
@@ -309,7 +318,7 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
     if has(b'/') || ctx.lower.contains("www.") {
         detect_urls(ctx);
     }
-    if ctx.lower.contains(" at ") || ctx.lower.contains("[at]") || ctx.lower.contains("(at)") {
+    if ["at", "arroba"].iter().any(|w| ctx.lower.contains(w)) {
         detect_spelled_emails(ctx);
     }
     if has(b'.') || has(b':') {
