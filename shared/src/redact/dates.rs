@@ -42,7 +42,10 @@ fn year(s: &[u8]) -> Option<u16> {
     }
 }
 
-fn md(a: u32, b: u32) -> Option<(u8, u8, Option<(u8, u8)>)> {
+/// Month, day and the swapped reading when both are valid.
+type MonthDay = (u8, u8, Option<(u8, u8)>);
+
+fn md(a: u32, b: u32) -> Option<MonthDay> {
     let us = (1..=12).contains(&a) && (1..=31).contains(&b);
     let eu = (1..=12).contains(&b) && (1..=31).contains(&a);
     match (us, eu) {
@@ -55,20 +58,34 @@ fn md(a: u32, b: u32) -> Option<(u8, u8, Option<(u8, u8)>)> {
 
 /// Reads a numeric date chain.
 pub(crate) fn numeric(ctx: &Ctx<'_>, c: &Chain) -> Option<DateVal> {
-    let g: Vec<&[u8]> = c.groups.iter().map(|r| ctx.text.as_bytes().get(r.clone()).unwrap_or(&[])).collect();
+    let g: Vec<&[u8]> = c
+        .groups
+        .iter()
+        .map(|r| ctx.text.as_bytes().get(r.clone()).unwrap_or(&[]))
+        .collect();
     let sep = *c.seps.first()?;
-    if c.plus || c.paren || !c.seps.iter().all(|s| *s == sep) || !matches!(sep, b'/' | b'-' | b'.') {
+    if c.plus || c.paren || !c.seps.iter().all(|s| *s == sep) || !matches!(sep, b'/' | b'-' | b'.')
+    {
         return None;
     }
     match g.as_slice() {
         [y, m, d] if y.len() == 4 && m.len() <= 2 && d.len() <= 2 => {
             let (y, m, d) = (year(y)?, num(m)?, num(d)?);
-            ((1..=12).contains(&m) && (1..=31).contains(&d))
-                .then_some(DateVal { y: Some(y), m: m as u8, d: d as u8, alt: None })
+            ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some(DateVal {
+                y: Some(y),
+                m: m as u8,
+                d: d as u8,
+                alt: None,
+            })
         }
         [a, b, y] if a.len() <= 2 && b.len() <= 2 && (y.len() == 2 || y.len() == 4) => {
             let (m, d, alt) = md(num(a)?, num(b)?)?;
-            Some(DateVal { y: Some(year(y)?), m, d, alt })
+            Some(DateVal {
+                y: Some(year(y)?),
+                m,
+                d,
+                alt,
+            })
         }
         [a, b] if sep == b'/' && a.len() <= 2 && b.len() <= 2 => {
             let (m, d, alt) = md(num(a)?, num(b)?)?;
@@ -136,7 +153,9 @@ fn day_at(ctx: &Ctx<'_>, i: usize) -> Option<u8> {
 
 fn year_at(ctx: &Ctx<'_>, i: usize) -> Option<u16> {
     let t = ctx.tok(i)?;
-    (t.kind == Kind::Num && t.e - t.s == 4).then(|| year(ctx.low(i).as_bytes())).flatten()
+    (t.kind == Kind::Num && t.e - t.s == 4)
+        .then(|| year(ctx.low(i).as_bytes()))
+        .flatten()
 }
 
 /// Finds month-name dates.
@@ -169,8 +188,15 @@ pub(crate) fn detect_month_dates(ctx: &mut Ctx<'_>, rec: &RecordView) {
                 y = Some(yv);
                 end_tok = k.unwrap_or(a);
             }
-            let d = DateVal { y, m, d: day, alt: None };
-            let (Some(st), Some(et)) = (ctx.tok(i), ctx.tok(end_tok)) else { continue };
+            let d = DateVal {
+                y,
+                m,
+                d: day,
+                alt: None,
+            };
+            let (Some(st), Some(et)) = (ctx.tok(i), ctx.tok(end_tok)) else {
+                continue;
+            };
             if let Some(label) = decide(ctx, i, &d, rec) {
                 found.push((label, st.s..et.e));
             }
@@ -183,7 +209,9 @@ pub(crate) fn detect_month_dates(ctx: &mut Ctx<'_>, rec: &RecordView) {
                 p = ctx.prev(pp);
             }
         }
-        let Some(day) = p.and_then(|pp| day_at(ctx, pp)) else { continue };
+        let Some(day) = p.and_then(|pp| day_at(ctx, pp)) else {
+            continue;
+        };
         let Some(start_tok) = p else { continue };
         let mut end_tok = i;
         let mut y = None;
@@ -197,8 +225,15 @@ pub(crate) fn detect_month_dates(ctx: &mut Ctx<'_>, rec: &RecordView) {
             y = Some(yv);
             end_tok = k.unwrap_or(i);
         }
-        let d = DateVal { y, m, d: day, alt: None };
-        let (Some(st), Some(et)) = (ctx.tok(start_tok), ctx.tok(end_tok)) else { continue };
+        let d = DateVal {
+            y,
+            m,
+            d: day,
+            alt: None,
+        };
+        let (Some(st), Some(et)) = (ctx.tok(start_tok), ctx.tok(end_tok)) else {
+            continue;
+        };
         if let Some(label) = decide(ctx, start_tok, &d, rec) {
             found.push((label, st.s..et.e));
         }

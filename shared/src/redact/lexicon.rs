@@ -14,6 +14,7 @@ const MEDICATIONS: &str = include_str!("../../data/medications.txt");
 const DIAGNOSES: &str = include_str!("../../data/diagnoses.txt");
 const FIRST_NAMES: &str = include_str!("../../data/first_names.txt");
 const SURNAMES: &str = include_str!("../../data/surnames.txt");
+const NOT_NAMES: &str = include_str!("../../data/not_names.txt");
 
 /// FNV-1a: the keys are short words, and SipHash's DoS resistance buys nothing for a fixed,
 /// compile-time key set.
@@ -25,7 +26,11 @@ impl Hasher for Fnv {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
         for b in bytes {
             h ^= u64::from(*b);
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -79,9 +84,9 @@ pub(crate) enum Cue {
 fn cue_of(w: &str) -> Option<Cue> {
     Some(match w {
         "ssn" | "ss" | "ss#" | "social" | "seguro" | "ssn#" | "itin" => Cue::Ssn,
-        "phone" | "tel" | "telephone" | "cell" | "mobile" | "call" | "calling" | "text" | "reach"
-        | "fax" | "teléfono" | "telefono" | "celular" | "móvil" | "movil" | "whatsapp"
-        | "ph" | "contact" | "landline" | "home#" | "callback" => Cue::Phone,
+        "phone" | "tel" | "telephone" | "cell" | "mobile" | "call" | "calling" | "text"
+        | "reach" | "fax" | "teléfono" | "telefono" | "celular" | "móvil" | "movil"
+        | "whatsapp" | "ph" | "contact" | "landline" | "home#" | "callback" => Cue::Phone,
         "mrn" | "chart" | "record" | "mr#" | "expediente" => Cue::Mrn,
         "member" | "insurance" | "ins" | "policy" | "subscriber" | "medicaid" | "plan" | "bin"
         | "pcn" | "seguro#" | "coverage" | "beneficiary" | "hicn" | "carrier" => Cue::Insurance,
@@ -108,13 +113,13 @@ fn cue_of(w: &str) -> Option<Cue> {
         | "ref" | "ticket" | "invoice" | "pedido" | "orden" | "código" | "codigo" | "room"
         | "floor" | "bldg" | "building" | "lot" | "bay" | "door" | "pin" | "shelf" | "bin#"
         | "route" | "stops" | "package" | "parcel" | "pallet" | "batch" | "lot#" | "bag"
-        | "bags" | "tote" | "totes" | "step" | "option" | "reply" | "press" | "ext" | "extension"
-        | "x" | "version" | "v" => Cue::Skip,
-        "deliver" | "delivery" | "delivered" | "home" | "arrive" | "arriving" | "come" | "coming"
-        | "reschedule" | "rescheduled" | "rescheduling" | "moved" | "window" | "pickup" | "ship"
-        | "ships" | "shipping" | "eta" | "until" | "tomorrow" | "entrega" | "schedule"
-        | "scheduled" | "drop" | "dropoff" | "available" | "back" | "away" | "travel"
-        | "returning" => Cue::Delivery,
+        | "bags" | "tote" | "totes" | "step" | "option" | "reply" | "press" | "ext"
+        | "extension" | "x" | "version" | "v" => Cue::Skip,
+        "deliver" | "delivery" | "delivered" | "home" | "arrive" | "arriving" | "come"
+        | "coming" | "reschedule" | "rescheduled" | "rescheduling" | "moved" | "window"
+        | "pickup" | "ship" | "ships" | "shipping" | "eta" | "until" | "tomorrow" | "entrega"
+        | "schedule" | "scheduled" | "drop" | "dropoff" | "available" | "back" | "away"
+        | "travel" | "returning" => Cue::Delivery,
         "main" | "us" | "pharmacy" | "store's" | "office" | "hotline" | "toll" => Cue::Pharmacy,
         "exp" | "expires" | "expiry" | "expiration" | "vence" | "cvv" => Cue::Expiry,
         "ip" | "login" | "logins" | "ips" | "address:" => Cue::Ip,
@@ -128,49 +133,8 @@ pub(crate) struct Lexicon {
     phrases: FastMap<String, Vec<Phrase>>,
     first_names: FastSet<String>,
     surnames: FastSet<String>,
-    not_names: FastSet<&'static str>,
+    not_names: FastSet<String>,
 }
-
-/// Capitalised words that are never names: sentence starters, titles, places, products, days.
-const NOT_NAMES: &[&str] = &[
-    "a", "about", "account", "add", "address", "after", "again", "all", "also", "am", "an",
-    "and", "any", "apt", "are", "as", "ask", "at", "ave", "avenue", "back", "be", "because",
-    "been", "before", "best", "bill", "blvd", "both", "box", "building", "but", "by", "call",
-    "can", "can't", "card", "cell", "charge", "check", "city", "clinic", "code", "confirm",
-    "controlled", "copay", "could", "customer", "dad", "daughter", "dear", "deliver", "delivered",
-    "delivery", "did", "do", "doctor", "does", "don't", "door", "dr", "driver", "email",
-    "emergency", "family", "fee", "for", "friday", "from", "front", "gate", "gift", "good",
-    "got", "gracias", "had", "has", "have", "he", "hello", "help", "her", "here", "hey", "hi",
-    "his", "hola", "home", "hospital", "how", "i", "i'll", "i'm", "id", "if", "in", "ins",
-    "insurance", "is", "it", "it's", "just", "keep", "knocked", "last", "leave", "left", "let",
-    "line", "link", "log", "main", "maybe", "me", "medicaid", "medicare", "member", "mi", "miss",
-    "mom", "monday", "mr", "mrs", "ms", "my", "name", "need", "neighbor", "new", "next", "no",
-    "not", "note", "now", "of", "office", "ok", "okay", "on", "one", "only", "or", "order",
-    "our", "out", "package", "parked", "patient", "pay", "pharmacy", "phone", "pickup",
-    "please", "portal", "prescriber", "pt", "questions", "rd", "refill", "reminder", "reply",
-    "request", "rx", "saturday", "see", "she", "should", "so", "social", "someone", "sorry",
-    "st", "still", "store", "street", "sunday", "suite", "surgery", "take", "tell", "text",
-    "thank", "thanks", "that", "the", "their", "then", "there", "they", "this", "thursday",
-    "to", "today", "tomorrow", "track", "tracking", "traffic", "tuesday", "unit", "up", "use",
-    "usted", "via", "was", "we", "wednesday", "were", "what", "when", "where", "which", "while",
-    "who", "why", "will", "with", "would", "yes", "yesterday", "you", "your", "yours", "soy",
-    "señor", "señora", "january", "february", "march", "april", "may", "june", "july", "august",
-    "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul",
-    "aug", "sep", "sept", "oct", "nov", "dec", "ups", "fedex", "usps", "dhl", "amazon",
-    "walgreens", "cvs", "rite", "aid", "kroger", "costco", "target", "walmart", "uber", "lyft",
-    "prius", "transit", "van", "honda", "toyota", "ford", "tesla", "nissan", "mnemonic", "ssn",
-    "dob", "mrn", "npi", "dea", "mbi", "ip", "url", "zip", "hmo", "ppo", "otc", "usa", "us",
-    "north", "south", "east", "west", "lobby", "desk", "room", "floor", "side", "back", "later",
-    "tonight", "noon", "morning", "afternoon", "evening", "night", "week", "month", "year",
-    "hipaa", "covid", "team", "staff", "nurse", "pharmacist", "manager", "support", "service",
-    "hours", "open", "closed", "cold", "chain", "fridge", "bag", "bags", "signature", "sign",
-    "photo", "attached", "instructions", "apartment", "lot", "locker", "building's", "station",
-    "hall", "center", "centre", "medical", "health", "care", "general", "memorial", "saint",
-    "university", "county", "state", "lake", "river", "park", "plaza", "mall", "market",
-    "english", "spanish", "español", "ingles", "inglés", "dios", "buenos", "buenas", "días",
-    "tardes", "noches", "estoy", "estaré", "necesito", "por", "favor", "el", "la", "los", "las",
-    "un", "una", "de", "del", "y", "que", "en", "con", "su", "es", "mi", "hi,", "sir", "madam",
-];
 
 fn load_words(src: &str) -> FastSet<String> {
     src.lines()
@@ -184,7 +148,10 @@ impl Lexicon {
     /// Builds every table from the compiled-in data.
     pub fn new() -> Self {
         let mut phrases: FastMap<String, Vec<Phrase>> = FastMap::default();
-        for (src, label) in [(MEDICATIONS, Label::Medication), (DIAGNOSES, Label::Diagnosis)] {
+        for (src, label) in [
+            (MEDICATIONS, Label::Medication),
+            (DIAGNOSES, Label::Diagnosis),
+        ] {
             for line in src.lines() {
                 let line = line.trim();
                 if line.is_empty() || line.starts_with('#') {
@@ -198,8 +165,14 @@ impl Lexicon {
                     None
                 };
                 let words: Vec<String> = split_phrase(&line.to_lowercase());
-                let Some(first) = words.first().cloned() else { continue };
-                phrases.entry(first).or_default().push(Phrase { words, label, exact });
+                let Some(first) = words.first().cloned() else {
+                    continue;
+                };
+                phrases.entry(first).or_default().push(Phrase {
+                    words,
+                    label,
+                    exact,
+                });
             }
         }
         for list in phrases.values_mut() {
@@ -207,9 +180,14 @@ impl Lexicon {
         }
         let mut first_names = load_words(FIRST_NAMES);
         let surnames = load_words(SURNAMES);
-        let not_names: FastSet<&'static str> = NOT_NAMES.iter().copied().collect();
+        let not_names = load_words(NOT_NAMES);
         first_names.retain(|n| !not_names.contains(n.as_str()));
-        Lexicon { phrases, first_names, surnames, not_names }
+        Lexicon {
+            phrases,
+            first_names,
+            surnames,
+            not_names,
+        }
     }
 
     /// Dictionary phrases starting with the lower-case word `w`, longest first.
@@ -251,10 +229,8 @@ pub(crate) fn split_phrase(s: &str) -> Vec<String> {
         } else {
             0
         };
-        if k == 0 || (k != kind && !cur.is_empty()) {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
+        if (k == 0 || k != kind) && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
         }
         if k != 0 {
             cur.push(c);

@@ -7,23 +7,108 @@ use super::scan::{prio, Ctx, Kind};
 use crate::labels::{Label, NamePart};
 
 const RELATIONS: &[&str] = &[
-    "sister", "brother", "mother", "mom", "mum", "dad", "father", "husband", "wife", "son",
-    "daughter", "neighbor", "neighbour", "friend", "caregiver", "aunt", "uncle", "grandson",
-    "granddaughter", "grandmother", "grandfather", "grandma", "grandpa", "niece", "nephew",
-    "partner", "roommate", "cousin", "boyfriend", "girlfriend", "fiancé", "fiance", "spouse",
-    "hermana", "hermano", "esposo", "esposa", "hijo", "hija", "madre", "padre", "vecino", "vecina",
-    "mamá", "papá", "abuela", "abuelo", "tía", "tío", "child", "kid", "baby", "stepson",
-    "stepdaughter", "guardian", "landlord", "tenant", "coworker", "colleague",
+    "sister",
+    "brother",
+    "mother",
+    "mom",
+    "mum",
+    "dad",
+    "father",
+    "husband",
+    "wife",
+    "son",
+    "daughter",
+    "neighbor",
+    "neighbour",
+    "friend",
+    "caregiver",
+    "aunt",
+    "uncle",
+    "grandson",
+    "granddaughter",
+    "grandmother",
+    "grandfather",
+    "grandma",
+    "grandpa",
+    "niece",
+    "nephew",
+    "partner",
+    "roommate",
+    "cousin",
+    "boyfriend",
+    "girlfriend",
+    "fiancé",
+    "fiance",
+    "spouse",
+    "hermana",
+    "hermano",
+    "esposo",
+    "esposa",
+    "hijo",
+    "hija",
+    "madre",
+    "padre",
+    "vecino",
+    "vecina",
+    "mamá",
+    "papá",
+    "abuela",
+    "abuelo",
+    "tía",
+    "tío",
+    "child",
+    "kid",
+    "baby",
+    "stepson",
+    "stepdaughter",
+    "guardian",
+    "landlord",
+    "tenant",
+    "coworker",
+    "colleague",
 ];
-const TITLES: &[&str] = &["dr", "mr", "mrs", "ms", "miss", "mx", "doctor", "prescriber", "dra", "sr", "sra", "srta", "prof"];
+const TITLES: &[&str] = &[
+    "dr",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mx",
+    "doctor",
+    "prescriber",
+    "dra",
+    "sr",
+    "sra",
+    "srta",
+    "prof",
+];
 const WEAK: &[&str] = &[
     "for", "to", "with", "call", "on", "tell", "ask", "para", "and", "visit", "named", "called",
     "text", "remind", "notify", "de", "por", "from", "contact", "page",
 ];
-const GREETINGS: &[&str] = &["hi", "hello", "hey", "dear", "hola", "morning", "afternoon", "evening", "attn"];
+const GREETINGS: &[&str] = &[
+    "hi",
+    "hello",
+    "hey",
+    "dear",
+    "hola",
+    "morning",
+    "afternoon",
+    "evening",
+    "attn",
+];
 const THANKS: &[&str] = &["thanks", "thank", "thx", "ty", "gracias", "cheers"];
-const STAFF_WORDS: &[&str] =
-    &["pharmacy", "pharmacist", "driver", "courier", "delivery", "store", "farmacia", "dispatch", "team"];
+const STAFF_WORDS: &[&str] = &[
+    "pharmacy",
+    "pharmacist",
+    "driver",
+    "courier",
+    "delivery",
+    "store",
+    "farmacia",
+    "dispatch",
+    "team",
+];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum CueKind {
@@ -45,12 +130,26 @@ enum CueKind {
 }
 
 fn cue_for(ctx: &Ctx<'_>, j: usize) -> CueKind {
-    let Some(p1) = ctx.prev(j) else { return CueKind::None };
+    let Some(p1) = ctx.prev(j) else {
+        return CueKind::None;
+    };
     let w1 = ctx.low(p1);
     let p2 = ctx.prev(p1);
     let w2 = p2.map_or("", |p| ctx.low(p));
     if ctx.is_sym(p1, b':') {
-        return if matches!(w2, "name" | "patient" | "pt" | "nombre" | "paciente" | "customer" | "recipient" | "member" | "for" | "attn") {
+        return if matches!(
+            w2,
+            "name"
+                | "patient"
+                | "pt"
+                | "nombre"
+                | "paciente"
+                | "customer"
+                | "recipient"
+                | "member"
+                | "for"
+                | "attn"
+        ) {
             CueKind::AnyCase
         } else {
             CueKind::None
@@ -65,22 +164,40 @@ fn cue_for(ctx: &Ctx<'_>, j: usize) -> CueKind {
     if ctx.is_sym(p1, b',') && matches!(w2, "patient" | "customer" | "recipient" | "paciente") {
         return CueKind::Strong;
     }
-    if matches!(w1, "driver" | "courier" | "pharmacist" | "tech" | "technician" | "dispatcher" | "rider") {
+    if matches!(
+        w1,
+        "driver" | "courier" | "pharmacist" | "tech" | "technician" | "dispatcher" | "rider"
+    ) {
         return CueKind::Staff;
     }
-    if (w1 == "is" && w2 == "name") || (w1 == "es" && w2 == "nombre") || matches!(w1, "soy" | "llamo") {
-        return if w1 == "soy" { CueKind::Intro } else { CueKind::AnyCase };
+    if (w1 == "is" && w2 == "name")
+        || (w1 == "es" && w2 == "nombre")
+        || matches!(w1, "soy" | "llamo")
+    {
+        return if w1 == "soy" {
+            CueKind::Intro
+        } else {
+            CueKind::AnyCase
+        };
     }
     if THANKS.contains(&w1) || (w1 == "you" && w2 == "thank") {
         return CueKind::Staff;
     }
-    if matches!(w1, "i'm" | "im") || (w1 == "am" && w2 == "i") || (w1 == "is" && w2 == "this") || (w1 == "here" && w2 == "it's") {
+    if matches!(w1, "i'm" | "im")
+        || (w1 == "am" && w2 == "i")
+        || (w1 == "is" && w2 == "this")
+        || (w1 == "here" && w2 == "it's")
+    {
         return CueKind::Intro;
     }
     if TITLES.contains(&w1) {
         return CueKind::Title;
     }
-    if matches!(w1, "patient" | "pt" | "customer" | "recipient" | "paciente" | "member") || RELATIONS.contains(&w1) {
+    if matches!(
+        w1,
+        "patient" | "pt" | "customer" | "recipient" | "paciente" | "member"
+    ) || RELATIONS.contains(&w1)
+    {
         return CueKind::Strong;
     }
     if GREETINGS.contains(&w1) {
@@ -113,7 +230,11 @@ fn is_street_word(w: &str) -> bool {
 
 /// Finds names.
 pub(crate) fn detect(ctx: &mut Ctx<'_>) {
-    let mut found: Vec<(std::ops::Range<usize>, NamePart, Option<std::ops::Range<usize>>)> = Vec::new();
+    let mut found: Vec<(
+        std::ops::Range<usize>,
+        NamePart,
+        Option<std::ops::Range<usize>>,
+    )> = Vec::new();
     let mut i = 0;
     while i < ctx.toks.len() {
         let Some(t) = ctx.tok(i) else { break };
@@ -147,7 +268,15 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
             let kr = ctx.raw(k);
             let kl = ctx.low(k);
             let kl = kl.strip_suffix("'s").unwrap_or(kl);
-            let ok = if any_case { true } else { is_cap(kr) && (ctx.lex.is_surname(kl) || ctx.lex.is_first_name(kl) || kr.chars().skip(1).any(char::is_lowercase) || kr.len() > 2) };
+            let ok = if any_case {
+                true
+            } else {
+                is_cap(kr)
+                    && (ctx.lex.is_surname(kl)
+                        || ctx.lex.is_first_name(kl)
+                        || kr.chars().skip(1).any(char::is_lowercase)
+                        || kr.len() > 2)
+            };
             if !ok {
                 break;
             }
@@ -160,22 +289,45 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
             CueKind::AnyCase | CueKind::Strong | CueKind::Title => true,
             CueKind::Intro => !staff_follows(ctx, j),
             CueKind::Greeting => true,
-            CueKind::Weak => first_dict || sur_dict || (multi && toks.iter().skip(1).any(|k| ctx.lex.is_surname(ctx.low(*k).trim_end_matches("'s")))),
+            CueKind::Weak => {
+                first_dict
+                    || sur_dict
+                    || (multi
+                        && toks
+                            .iter()
+                            .skip(1)
+                            .any(|k| ctx.lex.is_surname(ctx.low(*k).trim_end_matches("'s"))))
+            }
             CueKind::None => first_dict || (sur_dict && !ctx.at_sentence_start(i)),
         };
         if !accept || (cue == CueKind::None && first_dict && staff_follows(ctx, j) && !multi) {
             i = j + 1;
             continue;
         }
-        let (Some(ft), Some(lt)) = (ctx.tok(i), ctx.tok(j)) else { break };
+        let (Some(ft), Some(lt)) = (ctx.tok(i), ctx.tok(j)) else {
+            break;
+        };
         let last_low = ctx.low(j);
-        let end = if last_low.ends_with("'s") { lt.e - 2 } else { lt.e };
-        let first_end = if low0.len() < ctx.low(i).len() { ft.e - 2 } else { ft.e };
+        let end = if last_low.ends_with("'s") {
+            lt.e - 2
+        } else {
+            lt.e
+        };
+        let first_end = if low0.len() < ctx.low(i).len() {
+            ft.e - 2
+        } else {
+            ft.e
+        };
         let (part, first) = if multi {
             (NamePart::Whole, Some(ft.s..first_end))
         } else if cue == CueKind::Title || (sur_dict && !first_dict) {
             (NamePart::Last, None)
-        } else if first_dict || matches!(cue, CueKind::Greeting | CueKind::Strong | CueKind::Intro | CueKind::AnyCase) {
+        } else if first_dict
+            || matches!(
+                cue,
+                CueKind::Greeting | CueKind::Strong | CueKind::Intro | CueKind::AnyCase
+            )
+        {
             // A single word after `Hi`, `my sister` or `I'm` is a given name.
             (NamePart::First, None)
         } else {
@@ -216,7 +368,14 @@ impl Ctx<'_> {
         detector: &'static str,
     ) {
         if range.start < range.end {
-            self.cands.push(super::scan::Cand { label: Label::Name, range, prio, first, part, detector });
+            self.cands.push(super::scan::Cand {
+                label: Label::Name,
+                range,
+                prio,
+                first,
+                part,
+                detector,
+            });
         }
     }
 }

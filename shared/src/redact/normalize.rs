@@ -92,9 +92,15 @@ pub(crate) fn normalize(text: &str) -> Normalized {
                 map.push(span);
             }
         }
-        Normalized { text: out, map: Some(map) }
+        Normalized {
+            text: out,
+            map: Some(map),
+        }
     } else {
-        Normalized { text: text.to_owned(), map: None }
+        Normalized {
+            text: text.to_owned(),
+            map: None,
+        }
     };
     spell_digits(folded)
 }
@@ -126,7 +132,10 @@ fn digit_word(w: &str) -> Option<char> {
     if w.len() > 6 {
         return None;
     }
-    DIGIT_WORDS.iter().find(|(n, _)| n.eq_ignore_ascii_case(w)).map(|(_, d)| *d)
+    DIGIT_WORDS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(w))
+        .map(|(_, d)| *d)
 }
 
 /// Turns runs of four or more spelled-out digits ("nine three four oh ...") into digits, keeping
@@ -213,7 +222,10 @@ fn spell_digits(n: Normalized) -> Normalized {
             map.push(sp);
         }
     }
-    Normalized { text: out, map: Some(map) }
+    Normalized {
+        text: out,
+        map: Some(map),
+    }
 }
 
 #[cfg(test)]

@@ -83,14 +83,22 @@ pub(crate) fn chain_at(ctx: &Ctx<'_>, start: usize) -> Chain {
         pos += n;
         if groups.len() > 64 {
             // Keep consuming digits so the scan stays linear, but stop recording groups.
-            while digit(b(pos)) || matches!(b(pos), b'-' | b'.' | b'/' | b' ') && digit(b(pos + 1)) {
+            while digit(b(pos)) || matches!(b(pos), b'-' | b'.' | b'/' | b' ') && digit(b(pos + 1))
+            {
                 pos += 1;
                 digits.push(b'0');
             }
             break;
         }
     }
-    Chain { range: s..pos, groups, seps, digits, plus, paren }
+    Chain {
+        range: s..pos,
+        groups,
+        seps,
+        digits,
+        plus,
+        paren,
+    }
 }
 
 fn word_after(ctx: &Ctx<'_>, pos: usize) -> (String, bool) {
@@ -128,7 +136,11 @@ fn operational(ctx: &Ctx<'_>, c: &Chain, after: &str, glued: bool) -> bool {
     if before == b'$' || (before == b' ' && before2 == b'$') || matches!(ctx.byte(e), b'%' | b'$') {
         return true;
     }
-    if ctx.text.get(e..).is_some_and(|r| r.starts_with('°') || r.starts_with(" °")) {
+    if ctx
+        .text
+        .get(e..)
+        .is_some_and(|r| r.starts_with('°') || r.starts_with(" °"))
+    {
         return true;
     }
     // Times: 3:45, 12:30pm.
@@ -143,7 +155,9 @@ fn operational(ctx: &Ctx<'_>, c: &Chain, after: &str, glued: bool) -> bool {
 }
 
 fn same_seps(c: &Chain, allowed: &[u8]) -> bool {
-    c.seps.first().is_some_and(|f| allowed.contains(f) && c.seps.iter().all(|s| s == f))
+    c.seps
+        .first()
+        .is_some_and(|f| allowed.contains(f) && c.seps.iter().all(|s| s == f))
 }
 
 fn toll_free(d: &[u8]) -> bool {
@@ -152,7 +166,10 @@ fn toll_free(d: &[u8]) -> bool {
         11 if d.first() == Some(&b'1') => d.get(1..4),
         _ => None,
     };
-    matches!(area, Some(b"800" | b"888" | b"877" | b"866" | b"855" | b"844" | b"833"))
+    matches!(
+        area,
+        Some(b"800" | b"888" | b"877" | b"866" | b"855" | b"844" | b"833")
+    )
 }
 
 /// A phone shape that needs no cue.
@@ -197,7 +214,12 @@ fn ssn_shape(c: &Chain) -> bool {
 }
 
 /// What the chain is, given its cue and surroundings.
-fn classify(ctx: &Ctx<'_>, c: &Chain, cue: Option<Cue>, rec: &RecordView) -> Option<(Label, u8, &'static str)> {
+fn classify(
+    ctx: &Ctx<'_>,
+    c: &Chain,
+    cue: Option<Cue>,
+    rec: &RecordView,
+) -> Option<(Label, u8, &'static str)> {
     let n = c.digits.len();
     if n > MAX_CHAIN_DIGITS || n == 0 {
         return None;
@@ -209,14 +231,31 @@ fn classify(ctx: &Ctx<'_>, c: &Chain, cue: Option<Cue>, rec: &RecordView) -> Opt
         return Some((Label::CreditCard, prio::CHECKSUM, "card_luhn"));
     }
     let (after, _) = word_after(ctx, c.range.end);
+    // Formats that say what they are win over operational cue words (`door 923-45-6789`).
+    let strong_shape = ssn_shape(c) || (phone_shape(c) && c.groups.len() >= 2);
+    if strong_shape
+        && matches!(
+            cue,
+            Some(Cue::Skip | Cue::Delivery | Cue::Expiry | Cue::Card)
+        )
+    {
+        if ssn_shape(c) {
+            return Some((Label::Ssn, prio::CHECKSUM, "ssn_shape"));
+        }
+        return (!toll_free(&c.digits)).then_some((Label::Phone, prio::PHONE, "phone_shape"));
+    }
     match cue {
         Some(Cue::Ssn) if n == 9 || n == 4 => return Some((Label::Ssn, prio::CHECKSUM, "ssn_cue")),
         Some(Cue::Npi) if n == 10 => return Some((Label::Npi, prio::CHECKSUM, "npi")),
-        Some(Cue::Mrn) if (4..=12).contains(&n) => return Some((Label::Mrn, prio::CUED, "mrn_cue")),
+        Some(Cue::Mrn) if (4..=12).contains(&n) => {
+            return Some((Label::Mrn, prio::CUED, "mrn_cue"))
+        }
         Some(Cue::Insurance | Cue::Medicare) if (6..=15).contains(&n) => {
             return Some((Label::InsuranceId, prio::CUED, "member_cue"))
         }
-        Some(Cue::Rx) if (5..=12).contains(&n) => return Some((Label::RxNumber, prio::CUED, "rx_cue")),
+        Some(Cue::Rx) if (5..=12).contains(&n) => {
+            return Some((Label::RxNumber, prio::CUED, "rx_cue"))
+        }
         Some(Cue::Zip) if n == 5 || (n == 9 && c.lens().as_slice() == [5, 4]) => {
             return Some((Label::Zip, prio::CUED, "zip_cue"))
         }
@@ -233,7 +272,11 @@ fn classify(ctx: &Ctx<'_>, c: &Chain, cue: Option<Cue>, rec: &RecordView) -> Opt
         return Some((Label::Ssn, prio::CHECKSUM, "ssn_shape"));
     }
     if phone_shape(c) {
-        return if toll_free(&c.digits) { None } else { Some((Label::Phone, prio::PHONE, "phone_shape")) };
+        return if toll_free(&c.digits) {
+            None
+        } else {
+            Some((Label::Phone, prio::PHONE, "phone_shape"))
+        };
     }
     if n == 10 && c.groups.len() == 1 && validate::npi(&c.digits) {
         return Some((Label::Npi, prio::CHECKSUM, "npi_luhn"));
@@ -324,8 +367,15 @@ fn split_spaces(ctx: &Ctx<'_>, c: &Chain) -> Vec<Chain> {
         while gj < c.seps.len() && c.seps.get(gj) != Some(&b' ') {
             gj += 1;
         }
-        let (Some(a), Some(b)) = (c.groups.get(gi), c.groups.get(gj)) else { break };
-        let sub = chain_sub(ctx, a.start..b.end, c.groups.get(gi..=gj).unwrap_or(&[]), c.seps.get(gi..gj).unwrap_or(&[]));
+        let (Some(a), Some(b)) = (c.groups.get(gi), c.groups.get(gj)) else {
+            break;
+        };
+        let sub = chain_sub(
+            ctx,
+            a.start..b.end,
+            c.groups.get(gi..=gj).unwrap_or(&[]),
+            c.seps.get(gi..gj).unwrap_or(&[]),
+        );
         out.push(sub);
         gi = gj + 1;
     }
@@ -335,9 +385,23 @@ fn split_spaces(ctx: &Ctx<'_>, c: &Chain) -> Vec<Chain> {
 fn chain_sub(ctx: &Ctx<'_>, range: Range<usize>, groups: &[Range<usize>], seps: &[u8]) -> Chain {
     let digits = groups
         .iter()
-        .flat_map(|g| ctx.text.as_bytes().get(g.clone()).unwrap_or(&[]).iter().copied())
+        .flat_map(|g| {
+            ctx.text
+                .as_bytes()
+                .get(g.clone())
+                .unwrap_or(&[])
+                .iter()
+                .copied()
+        })
         .collect();
-    Chain { range, groups: groups.to_vec(), seps: seps.to_vec(), digits, plus: false, paren: false }
+    Chain {
+        range,
+        groups: groups.to_vec(),
+        seps: seps.to_vec(),
+        digits,
+        plus: false,
+        paren: false,
+    }
 }
 
 /// A mixed token whose letters are a cue word glued to digits (`SSN936959067`, `phone5550154`).
@@ -346,18 +410,24 @@ fn glued_cue(ctx: &Ctx<'_>, i: usize) -> Option<(usize, Cue)> {
     let low = ctx.low(i);
     let split = low.find(|c: char| c.is_ascii_digit())?;
     let (letters, rest) = low.split_at(split);
-    let continues = matches!(ctx.byte(t.e), b'-' | b'.' | b' ') && ctx.byte(t.e + 1).is_ascii_digit();
-    if letters.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) || (rest.len() < 4 && !continues) {
+    let continues =
+        matches!(ctx.byte(t.e), b'-' | b'.' | b' ') && ctx.byte(t.e + 1).is_ascii_digit();
+    if letters.is_empty()
+        || !rest.bytes().all(|b| b.is_ascii_digit())
+        || (rest.len() < 4 && !continues)
+    {
         return None;
     }
     let cue = ctx.lex.cue(letters).or_else(|| {
-        ["phone", "cell", "mobile", "tel", "ssn", "mrn", "dob", "npi", "at", "is", "number"]
-            .iter()
-            .find(|w| letters.ends_with(*w))
-            .and_then(|w| match *w {
-                "at" | "is" | "number" => Some(Cue::Phone),
-                w => ctx.lex.cue(w),
-            })
+        [
+            "phone", "cell", "mobile", "tel", "ssn", "mrn", "dob", "npi", "at", "is", "number",
+        ]
+        .iter()
+        .find(|w| letters.ends_with(*w))
+        .and_then(|w| match *w {
+            "at" | "is" | "number" => Some(Cue::Phone),
+            w => ctx.lex.cue(w),
+        })
     })?;
     Some((t.s + split, cue))
 }
@@ -381,9 +451,14 @@ pub(crate) fn detect_ids(ctx: &mut Ctx<'_>, rec: &RecordView) {
             if let Some(r) = id_label(ctx, i, &compact, rec) {
                 best = Some((r.0, end, j, r.1, r.2));
             }
-            let (Some(sep), Some(nx)) = (ctx.tok(j + 1), ctx.tok(j + 2)) else { break };
+            let (Some(sep), Some(nx)) = (ctx.tok(j + 1), ctx.tok(j + 2)) else {
+                break;
+            };
             let sep_ok = sep.e == sep.s + 1 && matches!(ctx.byte(sep.s), b'-' | b' ');
-            if !sep_ok || !matches!(nx.kind, Kind::Mixed | Kind::Num | Kind::Word) || nx.e - nx.s > 4 {
+            if !sep_ok
+                || !matches!(nx.kind, Kind::Mixed | Kind::Num | Kind::Word)
+                || nx.e - nx.s > 4
+            {
                 break;
             }
             compact.extend(ctx.raw(j + 2).bytes());
@@ -409,7 +484,12 @@ pub(crate) fn detect_ids(ctx: &mut Ctx<'_>, rec: &RecordView) {
 
 const ID_SKIP_PREFIXES: &[&str] = &["1z", "tba", "ord", "trk", "po", "inv", "ref", "conf"];
 
-fn id_label(ctx: &Ctx<'_>, i: usize, compact: &[u8], rec: &RecordView) -> Option<(Label, u8, &'static str)> {
+fn id_label(
+    ctx: &Ctx<'_>,
+    i: usize,
+    compact: &[u8],
+    rec: &RecordView,
+) -> Option<(Label, u8, &'static str)> {
     let letters = compact.iter().filter(|b| b.is_ascii_alphabetic()).count();
     let digits = compact.iter().filter(|b| b.is_ascii_digit()).count();
     if letters + digits != compact.len() || letters == 0 || digits == 0 {
@@ -428,13 +508,22 @@ fn id_label(ctx: &Ctx<'_>, i: usize, compact: &[u8], rec: &RecordView) -> Option
     if ID_SKIP_PREFIXES.iter().any(|p| low.starts_with(p)) {
         return None;
     }
-    let lead = compact.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    let tail_digits = compact.get(lead..).is_some_and(|r| r.iter().all(u8::is_ascii_digit));
+    let lead = compact
+        .iter()
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
+    let tail_digits = compact
+        .get(lead..)
+        .is_some_and(|r| r.iter().all(u8::is_ascii_digit));
     let cue = ctx.cue_before(i, 6).map(|(c, _)| c);
     match cue {
         Some(Cue::Skip | Cue::Delivery | Cue::Pharmacy) => return None,
-        Some(Cue::Mrn) if digits >= 5 && lead <= 3 => return Some((Label::Mrn, prio::CUED, "mrn_cue")),
-        Some(Cue::Rx) if digits >= 5 && lead <= 3 => return Some((Label::RxNumber, prio::CUED, "rx_cue")),
+        Some(Cue::Mrn) if digits >= 5 && lead <= 3 => {
+            return Some((Label::Mrn, prio::CUED, "mrn_cue"))
+        }
+        Some(Cue::Rx) if digits >= 5 && lead <= 3 => {
+            return Some((Label::RxNumber, prio::CUED, "rx_cue"))
+        }
         Some(Cue::Insurance | Cue::Medicare) if digits >= 4 && compact.len() >= 6 => {
             return Some((Label::InsuranceId, prio::CUED, "member_cue"))
         }

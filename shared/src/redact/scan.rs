@@ -84,8 +84,10 @@ fn tokenize(text: &str) -> Vec<Tok> {
                     it.next();
                 } else if d == '\'' && alpha && !digit {
                     // An inner apostrophe (O'Neill, Nina's) when a letter follows.
-                    let next_is_letter =
-                        text.get(j + 1..).and_then(|r| r.chars().next()).is_some_and(char::is_alphabetic);
+                    let next_is_letter = text
+                        .get(j + 1..)
+                        .and_then(|r| r.chars().next())
+                        .is_some_and(char::is_alphabetic);
                     if !next_is_letter {
                         break;
                     }
@@ -109,11 +111,23 @@ fn tokenize(text: &str) -> Vec<Tok> {
                 e = j + 1;
                 it.next();
             }
-            toks.push(Tok { s: i, e, kind: Kind::Space });
+            toks.push(Tok {
+                s: i,
+                e,
+                kind: Kind::Space,
+            });
         } else if c == '\n' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}' {
-            toks.push(Tok { s: i, e: i + c.len_utf8(), kind: Kind::Newline });
+            toks.push(Tok {
+                s: i,
+                e: i + c.len_utf8(),
+                kind: Kind::Newline,
+            });
         } else {
-            toks.push(Tok { s: i, e: i + c.len_utf8(), kind: Kind::Sym });
+            toks.push(Tok {
+                s: i,
+                e: i + c.len_utf8(),
+                kind: Kind::Sym,
+            });
         }
     }
     toks
@@ -141,12 +155,18 @@ impl<'a> Ctx<'a> {
 
     /// The lower-case (ASCII-folded) text of token `i`.
     pub fn low(&self, i: usize) -> &str {
-        self.toks.get(i).and_then(|t| self.lower.get(t.s..t.e)).unwrap_or("")
+        self.toks
+            .get(i)
+            .and_then(|t| self.lower.get(t.s..t.e))
+            .unwrap_or("")
     }
 
     /// The text of token `i` as written (in the detection copy).
     pub fn raw(&self, i: usize) -> &str {
-        self.toks.get(i).and_then(|t| self.text.get(t.s..t.e)).unwrap_or("")
+        self.toks
+            .get(i)
+            .and_then(|t| self.text.get(t.s..t.e))
+            .unwrap_or("")
     }
 
     /// The byte at `pos` of the detection copy, or 0 past the end.
@@ -156,7 +176,8 @@ impl<'a> Ctx<'a> {
 
     /// Whether token `i` is the single character `c`.
     pub fn is_sym(&self, i: usize, c: u8) -> bool {
-        self.tok(i).is_some_and(|t| t.kind == Kind::Sym && t.e == t.s + 1 && self.byte(t.s) == c)
+        self.tok(i)
+            .is_some_and(|t| t.kind == Kind::Sym && t.e == t.s + 1 && self.byte(t.s) == c)
     }
 
     /// Index of the previous non-space token.
@@ -192,7 +213,9 @@ impl<'a> Ctx<'a> {
                 b'!' | b'?' | b';' => true,
                 b'.' => {
                     let next_space = matches!(self.byte(t.e), b' ' | b'\n' | 0);
-                    let abbr = self.prev(i).is_some_and(|p| TITLE_ABBR.contains(&self.low(p)));
+                    let abbr = self
+                        .prev(i)
+                        .is_some_and(|p| TITLE_ABBR.contains(&self.low(p)));
                     next_space && !abbr
                 }
                 _ => false,
@@ -205,9 +228,7 @@ impl<'a> Ctx<'a> {
     pub fn at_sentence_start(&self, i: usize) -> bool {
         match self.prev(i) {
             None => true,
-            Some(p) => {
-                self.is_boundary(p) || (self.is_sym(p, b':') && self.prev(p).is_none())
-            }
+            Some(p) => self.is_boundary(p) || (self.is_sym(p, b':') && self.prev(p).is_none()),
         }
     }
 
@@ -257,7 +278,9 @@ impl<'a> Ctx<'a> {
 
     /// Whether `pos` lies inside an opaque region (URL, e-mail, blob).
     pub fn in_opaque(&self, r: &Range<usize>) -> bool {
-        self.opaque.iter().any(|o| o.start < r.end && r.start < o.end)
+        self.opaque
+            .iter()
+            .any(|o| o.start < r.end && r.start < o.end)
     }
 
     /// Adds a candidate.
@@ -287,7 +310,9 @@ pub(crate) fn resolve(mut cands: Vec<Cand>, norm: &Normalized) -> Vec<Finding> {
     let mut taken = vec![false; norm.text.len()];
     let mut kept: Vec<Cand> = Vec::with_capacity(cands.len());
     for c in cands {
-        let Some(slots) = taken.get_mut(c.range.clone()) else { continue };
+        let Some(slots) = taken.get_mut(c.range.clone()) else {
+            continue;
+        };
         if slots.iter().all(|t| !*t) {
             slots.iter_mut().for_each(|t| *t = true);
             kept.push(c);
@@ -296,9 +321,17 @@ pub(crate) fn resolve(mut cands: Vec<Cand>, norm: &Normalized) -> Vec<Finding> {
     kept.sort_by_key(|c| c.range.start);
     let mut out = Vec::with_capacity(kept.len());
     for c in kept {
-        let Some(range) = norm.to_original(&c.range) else { continue };
+        let Some(range) = norm.to_original(&c.range) else {
+            continue;
+        };
         let first = c.first.as_ref().and_then(|f| norm.to_original(f));
-        out.push(Finding { label: c.label, range, first_name: first, name_part: c.part, detector: c.detector });
+        out.push(Finding {
+            label: c.label,
+            range,
+            first_name: first,
+            name_part: c.part,
+            detector: c.detector,
+        });
     }
     out
 }
