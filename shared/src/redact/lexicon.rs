@@ -87,9 +87,10 @@ fn cue_of(w: &str) -> Option<Cue> {
         "phone" | "tel" | "telephone" | "cell" | "mobile" | "call" | "calling" | "text"
         | "reach" | "fax" | "teléfono" | "telefono" | "celular" | "móvil" | "movil"
         | "whatsapp" | "ph" | "contact" | "landline" | "home#" | "callback" => Cue::Phone,
-        "mrn" | "chart" | "record" | "mr#" | "expediente" => Cue::Mrn,
+        "mrn" | "chart" | "record" | "mr#" | "expediente" | "patient" | "hospital#" => Cue::Mrn,
         "member" | "insurance" | "ins" | "policy" | "subscriber" | "medicaid" | "plan" | "bin"
-        | "pcn" | "seguro#" | "coverage" | "beneficiary" | "hicn" | "carrier" => Cue::Insurance,
+        | "pcn" | "seguro#" | "coverage" | "beneficiary" | "hicn" | "carrier" | "bcbs" | "aetna"
+        | "cigna" | "humana" | "anthem" | "tricare" | "kaiser" | "uhc" | "payer" => Cue::Insurance,
         "medicare" | "mbi" => Cue::Medicare,
         "rx" | "rx#" | "prescription" | "script" | "receta" => Cue::Rx,
         "npi" => Cue::Npi,
@@ -98,12 +99,14 @@ fn cue_of(w: &str) -> Option<Cue> {
             Cue::Card
         }
         "dob" | "d.o.b" | "born" | "birth" | "birthday" | "birthdate" | "nacimiento" | "nació"
-        | "nacido" | "nacida" | "cumpleaños" | "bday" => Cue::Dob,
+        | "nacido" | "nacida" | "cumpleaños" | "bday" | "nací" | "naci" | "born:" => Cue::Dob,
         "surgery" | "filled" | "fill" | "since" | "discharged" | "discharge" | "admitted"
         | "admission" | "due" | "starts" | "start" | "started" | "biopsy" | "diagnosed"
         | "procedure" | "hospitalized" | "visit" | "appointment" | "injection" | "dose" | "lab"
         | "labs" | "test" | "tested" | "scan" | "mri" | "operation" | "stopped" | "ended"
-        | "expired" | "died" | "passed" | "seen" | "cirugía" | "cirugia" | "alta" => {
+        | "expired" | "died" | "passed" | "seen" | "cirugía" | "cirugia" | "alta" | "refill"
+        | "refilled" | "vaccinated" | "vaccine" | "shot" | "infusion" | "treatment" | "checkup"
+        | "exam" | "transplant" | "chemo" | "dialysis" | "hospitalised" | "surgical" | "er" => {
             Cue::ClinicalDate
         }
         "zip" | "zipcode" | "postal" | "postcode" => Cue::Zip,

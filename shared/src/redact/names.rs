@@ -244,38 +244,41 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
         }
         let cue = cue_for(ctx, i);
         let raw = ctx.raw(i);
-        let any_case = cue == CueKind::AnyCase;
-        if !any_case && !is_cap(raw) {
-            i += 1;
-            continue;
-        }
         let low0 = ctx.low(i);
         let low0 = low0.strip_suffix("'s").unwrap_or(low0);
         let first_dict = ctx.lex.is_first_name(low0);
         let sur_dict = ctx.lex.is_surname(low0);
-        // Extend over following name words joined by one space.
+        // Lower case is accepted after `my name is`, or for a dictionary given name after a
+        // strong cue (`my sister maria`).
+        let lower_ok = matches!(cue, CueKind::Strong | CueKind::Intro | CueKind::Greeting) && first_dict;
+        let any_case = cue == CueKind::AnyCase || lower_ok;
+        if !any_case && !is_cap(raw) {
+            i += 1;
+            continue;
+        }
+        // Extend over following name words joined by one space, a hyphen (`Smith-Jones`) or a
+        // particle (`de la Cruz`, `van der Berg`).
         let mut toks = vec![i];
         let mut j = i;
-        while toks.len() < 4 {
-            let Some(sp) = ctx.tok(j + 1) else { break };
-            if sp.kind != Kind::Space || sp.e - sp.s != 1 || ctx.low(j).ends_with("'s") {
+        let mut hyphen_first = false;
+        while toks.len() < 5 {
+            if ctx.low(j).ends_with("'s") {
                 break;
             }
-            let k = j + 2;
-            if !name_word(ctx, k) {
-                break;
+            let Some(k) = next_name_token(ctx, j, any_case) else { break };
+            if k == j + 2 && ctx.is_sym(j + 1, b'-') && toks.len() == 1 {
+                hyphen_first = true;
             }
             let kr = ctx.raw(k);
             let kl = ctx.low(k);
             let kl = kl.strip_suffix("'s").unwrap_or(kl);
-            let ok = if any_case {
+            let dict = ctx.lex.is_surname(kl) || ctx.lex.is_first_name(kl);
+            let ok = if cue == CueKind::AnyCase {
                 true
+            } else if lower_ok && !is_cap(kr) {
+                dict || surname_like(kl)
             } else {
-                is_cap(kr)
-                    && (ctx.lex.is_surname(kl)
-                        || ctx.lex.is_first_name(kl)
-                        || kr.chars().skip(1).any(char::is_lowercase)
-                        || kr.len() > 2)
+                is_cap(kr) && (dict || kr.chars().skip(1).any(char::is_lowercase) || kr.len() > 2)
             };
             if !ok {
                 break;
@@ -293,10 +296,10 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
                 first_dict
                     || sur_dict
                     || (multi
-                        && toks
-                            .iter()
-                            .skip(1)
-                            .any(|k| ctx.lex.is_surname(ctx.low(*k).trim_end_matches("'s"))))
+                        && toks.iter().skip(1).any(|k| {
+                            let w = ctx.low(*k).trim_end_matches("'s");
+                            ctx.lex.is_surname(w) || surname_like(w)
+                        }))
             }
             CueKind::None => first_dict || (sur_dict && !ctx.at_sentence_start(i)),
         };
@@ -318,7 +321,10 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
         } else {
             ft.e
         };
-        let (part, first) = if multi {
+        let (part, first) = if multi && hyphen_first && toks.len() == 2 {
+            // `Smith-Jones` is one surname, not a first name and a last name.
+            (if cue == CueKind::Title { NamePart::Last } else { NamePart::Whole }, None)
+        } else if multi {
             (NamePart::Whole, Some(ft.s..first_end))
         } else if cue == CueKind::Title || (sur_dict && !first_dict) {
             (NamePart::Last, None)
@@ -339,6 +345,48 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
     for (r, part, first) in found {
         ctx.push_name(r, part, first, prio::NAME, "name");
     }
+}
+
+const PARTICLES: &[&str] = &["de", "del", "la", "van", "von", "der", "den", "da", "di", "le", "bin", "ibn", "al", "el", "dos", "das", "du"];
+
+/// The next token of a name after token `j`: one space, a hyphen, or a particle run, then a
+/// capitalised word.
+fn next_name_token(ctx: &Ctx<'_>, j: usize, allow_lower: bool) -> Option<usize> {
+    let t = ctx.tok(j + 1)?;
+    let k = if t.kind == Kind::Space && t.e - t.s == 1 {
+        j + 2
+    } else if ctx.is_sym(j + 1, b'-') && ctx.tok(j + 2).is_some_and(|x| x.kind == Kind::Word) {
+        return Some(j + 2).filter(|k| is_cap(ctx.raw(*k)));
+    } else {
+        return None;
+    };
+    if !PARTICLES.contains(&ctx.low(k)) {
+        return name_word(ctx, k).then_some(k);
+    }
+    // Up to two particles, then a capitalised word.
+    let mut m = k;
+    for _ in 0..2 {
+        let sp = ctx.tok(m + 1)?;
+        if sp.kind != Kind::Space || sp.e - sp.s != 1 {
+            return None;
+        }
+        m += 2;
+        if !PARTICLES.contains(&ctx.low(m)) {
+            return ((allow_lower || is_cap(ctx.raw(m))) && name_word(ctx, m)).then_some(m);
+        }
+    }
+    None
+}
+
+const SURNAME_ENDINGS: &[&str] = &[
+    "son", "sen", "sson", "ez", "ski", "ska", "sky", "ova", "ovа", "enko", "ian", "yan", "vich",
+    "vic", "poulos", "escu", "ini", "elli", "etti", "berg", "stein", "mann", "baum", "feld",
+    "wicz", "czyk", "owski", "iak", "ashvili", "adze", "oglu", "quist", "strom", "gaard",
+];
+
+/// Whether a word looks like a surname by its ending (`Kowalczyk`, `Andersson`, `Petrenko`).
+fn surname_like(w: &str) -> bool {
+    w.len() >= 5 && SURNAME_ENDINGS.iter().any(|e| w.ends_with(e))
 }
 
 /// Whether a pharmacy/staff word follows within a few words (`this is Dana from the pharmacy`).

@@ -180,7 +180,7 @@ fn phone_shape(c: &Chain) -> bool {
         return (8..=15).contains(&n) && c.groups.len() >= 2;
     }
     if c.paren {
-        return (n == 10) && lens.first() == Some(&3);
+        return (10..=11).contains(&n) && lens.first().is_some_and(|l| (3..=5).contains(l));
     }
     let nanp = match lens.as_slice() {
         [3, 3, 4] => same_seps(c, b"-. "),
@@ -301,6 +301,10 @@ fn years_old(ctx: &Ctx<'_>, end: usize) -> bool {
     rest.starts_with("years old")
         || rest.starts_with("year old")
         || rest.starts_with("years of age")
+        || rest.starts_with("year-old")
+        || rest.starts_with("years-old")
+        || rest.starts_with("y.o")
+        || rest.starts_with("yr old")
         || rest.starts_with("yo ")
         || rest.starts_with("y/o")
         || rest.starts_with("yrs old")
@@ -447,8 +451,14 @@ pub(crate) fn detect_ids(ctx: &mut Ctx<'_>, rec: &RecordView) {
         let mut compact: Vec<u8> = ctx.raw(i).bytes().collect();
         let mut end = t.e;
         let mut best: Option<(Label, usize, usize, u8, &'static str)> = None;
-        for _ in 0..3 {
-            if let Some(r) = id_label(ctx, i, &compact, rec) {
+        for round in 0..3 {
+            // Joined groups are only ever an MBI written 4-3-4; other ids are single tokens.
+            let r = if round == 0 {
+                id_label(ctx, i, &compact, rec)
+            } else {
+                validate::mbi(&compact).then_some((Label::Mbi, prio::CHECKSUM, "mbi"))
+            };
+            if let Some(r) = r {
                 best = Some((r.0, end, j, r.1, r.2));
             }
             let (Some(sep), Some(nx)) = (ctx.tok(j + 1), ctx.tok(j + 2)) else {

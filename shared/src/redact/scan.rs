@@ -244,6 +244,10 @@ impl<'a> Ctx<'a> {
             let t = self.tok(p)?;
             match t.kind {
                 Kind::Word => {
+                    // `d.o.b.` written with dots.
+                    if self.low(p) == "b" && p >= 4 && self.low(p - 2) == "o" && self.low(p - 4) == "d" {
+                        return Some((Cue::Dob, p));
+                    }
                     if let Some(c) = self.lex.cue(self.low(p)) {
                         // `zip code 94110`, `area code`: the first word decides.
                         let before = self.prev(p).map_or("", |q| self.low(q));
