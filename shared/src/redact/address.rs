@@ -130,7 +130,43 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
     }
 }
 
+/// `Address: 19 Rue Lafayette, Paris`: after an explicit address label, a value that starts with
+/// a number runs to the end of the line or sentence (at most 100 bytes).
+fn labelled_at(ctx: &Ctx<'_>, i: usize) -> Option<(usize, usize, usize)> {
+    let t = ctx.tok(i)?;
+    let colon = ctx.prev(i)?;
+    let label = ctx.prev(colon)?;
+    if t.kind != Kind::Num
+        || !ctx.is_sym(colon, b':')
+        || !matches!(
+            ctx.low(label),
+            "address" | "addr" | "dirección" | "direccion" | "domicilio"
+        )
+    {
+        return None;
+    }
+    let mut last = i;
+    let mut k = i + 1;
+    while let Some(kt) = ctx.tok(k) {
+        if kt.e - t.s > 100 || ctx.is_boundary(k) {
+            break;
+        }
+        if !matches!(kt.kind, Kind::Space | Kind::Sym) {
+            last = k;
+        }
+        k += 1;
+    }
+    Some((t.s, ctx.tok(last)?.e, last))
+}
+
 fn street_at(ctx: &Ctx<'_>, i: usize) -> Option<(usize, usize, usize)> {
+    if let Some(longest) = street_at_inner(ctx, i) {
+        return Some(longest);
+    }
+    labelled_at(ctx, i)
+}
+
+fn street_at_inner(ctx: &Ctx<'_>, i: usize) -> Option<(usize, usize, usize)> {
     let t = ctx.tok(i)?;
     if t.kind != Kind::Num || t.e - t.s > 6 || ctx.in_opaque(&(t.s..t.e)) {
         return None;

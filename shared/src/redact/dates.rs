@@ -202,11 +202,15 @@ pub(crate) fn detect_month_dates(ctx: &mut Ctx<'_>, rec: &RecordView) {
             }
             continue;
         }
-        // Day first: `4 de marzo de 1956`, `3rd of March, 1990`, `4 March 1956`.
+        // Day first: `4 de marzo de 1956`, `3rd of March, 1990`, `4 March 1956`, `4-Mar-1956`.
         let mut p = ctx.prev(i);
+        let mut dashed = false;
         if let Some(pp) = p {
             if matches!(ctx.low(pp), "de" | "of") {
                 p = ctx.prev(pp);
+            } else if (ctx.is_sym(pp, b'-') || ctx.is_sym(pp, b'/')) && pp + 1 == i {
+                dashed = true;
+                p = pp.checked_sub(1);
             }
         }
         let Some(day) = p.and_then(|pp| day_at(ctx, pp)) else {
@@ -217,7 +221,8 @@ pub(crate) fn detect_month_dates(ctx: &mut Ctx<'_>, rec: &RecordView) {
         let mut y = None;
         let mut k = ctx.next(i);
         if let Some(kk) = k {
-            if ctx.is_sym(kk, b',') || matches!(ctx.low(kk), "de" | "del") {
+            let dash_year = dashed && (ctx.is_sym(kk, b'-') || ctx.is_sym(kk, b'/')) && kk == i + 1;
+            if ctx.is_sym(kk, b',') || matches!(ctx.low(kk), "de" | "del") || dash_year {
                 k = ctx.next(kk);
             }
         }

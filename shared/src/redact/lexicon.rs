@@ -87,10 +87,13 @@ fn cue_of(w: &str) -> Option<Cue> {
         "phone" | "tel" | "telephone" | "cell" | "mobile" | "call" | "calling" | "text"
         | "reach" | "fax" | "teléfono" | "telefono" | "celular" | "móvil" | "movil"
         | "whatsapp" | "ph" | "contact" | "landline" | "home#" | "callback" => Cue::Phone,
-        "mrn" | "chart" | "record" | "mr#" | "expediente" | "patient" | "hospital#" => Cue::Mrn,
+        "mrn" | "chart" | "record" | "mr#" | "expediente" | "patient" | "hospital#" | "rec"
+        | "mr" => Cue::Mrn,
         "member" | "insurance" | "ins" | "policy" | "subscriber" | "medicaid" | "plan" | "bin"
-        | "pcn" | "seguro#" | "coverage" | "beneficiary" | "hicn" | "carrier" | "bcbs" | "aetna"
-        | "cigna" | "humana" | "anthem" | "tricare" | "kaiser" | "uhc" | "payer" => Cue::Insurance,
+        | "pcn" | "seguro#" | "coverage" | "beneficiary" | "hicn" | "carrier" | "bcbs"
+        | "aetna" | "cigna" | "humana" | "anthem" | "tricare" | "kaiser" | "uhc" | "payer" => {
+            Cue::Insurance
+        }
         "medicare" | "mbi" => Cue::Medicare,
         "rx" | "rx#" | "prescription" | "script" | "receta" => Cue::Rx,
         "npi" => Cue::Npi,

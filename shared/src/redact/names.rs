@@ -221,7 +221,10 @@ fn name_word(ctx: &Ctx<'_>, i: usize) -> bool {
     }
     let low = ctx.low(i);
     let low = low.strip_suffix("'s").unwrap_or(low);
-    !ctx.lex.is_not_name(low) && !is_street_word(low)
+    !ctx.lex.is_not_name(low)
+        && !is_street_word(low)
+        && !RELATIONS.contains(&low)
+        && !TITLES.contains(&low)
 }
 
 fn is_street_word(w: &str) -> bool {
@@ -250,7 +253,8 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
         let sur_dict = ctx.lex.is_surname(low0);
         // Lower case is accepted after `my name is`, or for a dictionary given name after a
         // strong cue (`my sister maria`).
-        let lower_ok = matches!(cue, CueKind::Strong | CueKind::Intro | CueKind::Greeting) && first_dict;
+        let lower_ok =
+            matches!(cue, CueKind::Strong | CueKind::Intro | CueKind::Greeting) && first_dict;
         let any_case = cue == CueKind::AnyCase || lower_ok;
         if !any_case && !is_cap(raw) {
             i += 1;
@@ -265,7 +269,9 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
             if ctx.low(j).ends_with("'s") {
                 break;
             }
-            let Some(k) = next_name_token(ctx, j, any_case) else { break };
+            let Some(k) = next_name_token(ctx, j, any_case) else {
+                break;
+            };
             if k == j + 2 && ctx.is_sym(j + 1, b'-') && toks.len() == 1 {
                 hyphen_first = true;
             }
@@ -304,7 +310,8 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
             CueKind::None => first_dict || (sur_dict && !ctx.at_sentence_start(i)),
         };
         if !accept || (cue == CueKind::None && first_dict && staff_follows(ctx, j) && !multi) {
-            i = j + 1;
+            // Later words get their own chance (`for Grandma Rose`).
+            i += 1;
             continue;
         }
         let (Some(ft), Some(lt)) = (ctx.tok(i), ctx.tok(j)) else {
@@ -323,7 +330,14 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
         };
         let (part, first) = if multi && hyphen_first && toks.len() == 2 {
             // `Smith-Jones` is one surname, not a first name and a last name.
-            (if cue == CueKind::Title { NamePart::Last } else { NamePart::Whole }, None)
+            (
+                if cue == CueKind::Title {
+                    NamePart::Last
+                } else {
+                    NamePart::Whole
+                },
+                None,
+            )
         } else if multi {
             (NamePart::Whole, Some(ft.s..first_end))
         } else if cue == CueKind::Title || (sur_dict && !first_dict) {
@@ -347,7 +361,10 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
     }
 }
 
-const PARTICLES: &[&str] = &["de", "del", "la", "van", "von", "der", "den", "da", "di", "le", "bin", "ibn", "al", "el", "dos", "das", "du"];
+const PARTICLES: &[&str] = &[
+    "de", "del", "la", "van", "von", "der", "den", "da", "di", "le", "bin", "ibn", "al", "el",
+    "dos", "das", "du",
+];
 
 /// The next token of a name after token `j`: one space, a hyphen, or a particle run, then a
 /// capitalised word.

@@ -105,8 +105,9 @@ pub(crate) fn normalize(text: &str) -> Normalized {
     spell_digits(folded)
 }
 
-const DIGIT_WORDS: [(&str, char); 20] = [
+const DIGIT_WORDS: [(&str, char); 21] = [
     ("zero", '0'),
+    ("oh", '0'),
     ("one", '1'),
     ("two", '2'),
     ("three", '3'),

@@ -245,7 +245,11 @@ impl<'a> Ctx<'a> {
             match t.kind {
                 Kind::Word => {
                     // `d.o.b.` written with dots.
-                    if self.low(p) == "b" && p >= 4 && self.low(p - 2) == "o" && self.low(p - 4) == "d" {
+                    if self.low(p) == "b"
+                        && p >= 4
+                        && self.low(p - 2) == "o"
+                        && self.low(p - 4) == "d"
+                    {
                         return Some((Cue::Dob, p));
                     }
                     if let Some(c) = self.lex.cue(self.low(p)) {
@@ -269,6 +273,12 @@ impl<'a> Ctx<'a> {
                     }
                     return None;
                 }
+                // `last 4 of my SSN`: the count belongs to the cue phrase, not a value.
+                Kind::Num
+                    if matches!(
+                        self.prev(p).map(|q| self.low(q)),
+                        Some("last" | "final" | "últimos" | "ultimos")
+                    ) => {}
                 Kind::Num => return None,
                 _ => {}
             }
