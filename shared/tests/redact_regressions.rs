@@ -316,3 +316,70 @@ fn redactor_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Redactor>();
 }
+
+#[test]
+fn hyphenated_and_particle_surnames_are_hidden_whole_from_the_driver() {
+    assert_eq!(driver("Dr. Smith-Jones called."), "Dr. [NAME] called.");
+    assert_eq!(
+        driver("my daughter Maria de la Cruz will sign"),
+        "my daughter Maria [NAME] will sign"
+    );
+}
+
+#[test]
+fn last_four_of_ssn_is_found_after_the_cue_phrase() {
+    assert_eq!(driver("SSN last 4: 6789"), "SSN last 4: [SSN]");
+    assert_eq!(
+        driver("The last four of my social are 4455."),
+        "The last four of my social are [SSN]."
+    );
+}
+
+#[test]
+fn day_month_year_with_abbreviated_month_is_a_birth_date() {
+    assert!(has("born 4-Mar-1956, thanks", Label::Dob, "4-Mar-1956"));
+    assert!(has("d.o.b. 02-14-1961", Label::Dob, "02-14-1961"));
+}
+
+#[test]
+fn delivery_dates_and_card_expiry_stay_visible() {
+    assert!(found("Deliver Thursday 9/12 between 1 and 3pm.").is_empty());
+    assert!(found("Can you come after 7:45pm? I'll be home 12/9.").is_empty());
+    assert_eq!(
+        driver("card 4111111111111111 exp 09/29"),
+        "card [CREDIT_CARD] exp 09/29"
+    );
+}
+
+#[test]
+fn staff_named_by_role_are_not_patient_names() {
+    assert!(found("Your driver today is Luis, he'll be there soon.").is_empty());
+    assert!(found("This is Marco with Quick Rx Delivery, I'm outside.").is_empty());
+}
+
+#[test]
+fn possessive_and_called_names_outside_the_dictionary_are_found() {
+    assert_eq!(
+        driver("Reminder: Tendai's refill is ready."),
+        "Reminder: [NAME]'s refill is ready."
+    );
+    assert!(has(
+        "Please call Tendai at the number on file.",
+        Label::Name,
+        "Tendai"
+    ));
+}
+
+#[test]
+fn operational_text_from_drivers_is_left_alone() {
+    for text in [
+        "Heads up: road closed on Elm, taking the long way, 20 min late.",
+        "Front desk code 7731, ask for the concierge.",
+        "Order ORD-77102 delivered at 2:14pm.",
+        "Our phone is 1-888-555-0100 if you have questions.",
+        "Delivery attempt 2 failed, will retry Monday.",
+        "Mail room code 0042#.",
+    ] {
+        assert!(found(text).is_empty(), "flagged: {text}");
+    }
+}

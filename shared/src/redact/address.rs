@@ -70,6 +70,31 @@ const SUFFIXES: &[&str] = &[
     "vista",
 ];
 
+/// Suffixes that are not ordinary words, so a lower-case street name before them is safe.
+const CLEAR_SUFFIXES: &[&str] = &[
+    "st",
+    "street",
+    "ave",
+    "avenue",
+    "rd",
+    "road",
+    "blvd",
+    "boulevard",
+    "ln",
+    "lane",
+    "dr",
+    "drive",
+    "ct",
+    "pl",
+    "pkwy",
+    "parkway",
+    "hwy",
+    "highway",
+    "ter",
+    "cir",
+    "trl",
+];
+
 const UNIT_WORDS: &[&str] = &[
     "apt",
     "apartment",
@@ -177,6 +202,7 @@ fn street_at_inner(ctx: &Ctx<'_>, i: usize) -> Option<(usize, usize, usize)> {
     // Street name words, then a suffix.
     let mut j = i;
     let mut suffix_at = None;
+    let mut lower_seen = false;
     for names in 0..6 {
         let k = after_space(ctx, j)?;
         let kt = ctx.tok(k)?;
@@ -188,10 +214,18 @@ fn street_at_inner(ctx: &Ctx<'_>, i: usize) -> Option<(usize, usize, usize)> {
                 || low.ends_with("rd")
                 || low.ends_with("th"));
         if kt.kind == Kind::Word && street_suffix(low) && names > 0 {
+            // Lower-case street names only with an unmistakable suffix (`12 oak st`).
+            if lower_seen && !CLEAR_SUFFIXES.contains(&low) {
+                return None;
+            }
             suffix_at = Some(k);
             break;
         }
-        let ok = (kt.kind == Kind::Word && cap(raw) && !UNIT_WORDS.contains(&low))
+        let lower_word =
+            kt.kind == Kind::Word && !cap(raw) && !ctx.lex.is_not_name(low) && low.len() > 1;
+        lower_seen |= lower_word;
+        let ok = lower_word
+            || (kt.kind == Kind::Word && cap(raw) && !UNIT_WORDS.contains(&low))
             || ordinal
             || DIRECTIONS.contains(&low) && cap(raw);
         if !ok {

@@ -100,7 +100,19 @@ pub(crate) fn decide(ctx: &Ctx<'_>, tok: usize, d: &DateVal, rec: &RecordView) -
     if rec.dob.is_some_and(|(y, m, dd)| d.matches(y, m, dd)) {
         return Some(Label::Dob);
     }
-    match ctx.cue_before(tok, 7).map(|(c, _)| c) {
+    let date_cue = |c: Cue| {
+        matches!(
+            c,
+            Cue::Dob
+                | Cue::ClinicalDate
+                | Cue::Delivery
+                | Cue::Skip
+                | Cue::Expiry
+                | Cue::Pharmacy
+                | Cue::Card
+        )
+    };
+    match ctx.cue_before_where(tok, 7, date_cue).map(|(c, _)| c) {
         Some(Cue::Dob) => return Some(Label::Dob),
         Some(Cue::ClinicalDate) => return Some(Label::Date),
         Some(Cue::Delivery | Cue::Skip | Cue::Expiry | Cue::Pharmacy | Cue::Card) => return None,

@@ -86,6 +86,59 @@ const WEAK: &[&str] = &[
     "for", "to", "with", "call", "on", "tell", "ask", "para", "and", "visit", "named", "called",
     "text", "remind", "notify", "de", "por", "from", "contact", "page",
 ];
+/// Verbs whose object is a person: a capitalised word after them is a name.
+const CALL_VERBS: &[&str] = &[
+    "call", "tell", "ask", "remind", "notify", "page", "text", "contact", "email", "phone",
+    "llame", "llamar",
+];
+/// Words after a possessive name that show it is a person (`Tendai's refill`).
+const PERSONAL_AFTER: &[&str] = &[
+    "account",
+    "refill",
+    "refills",
+    "prescription",
+    "prescriptions",
+    "order",
+    "meds",
+    "medication",
+    "medications",
+    "appointment",
+    "delivery",
+    "package",
+    "dob",
+    "birthday",
+    "mrn",
+    "phone",
+    "number",
+    "address",
+    "chart",
+    "insurance",
+    "doctor",
+    "mom",
+    "dad",
+    "daughter",
+    "son",
+    "wife",
+    "husband",
+    "mother",
+    "father",
+    "sister",
+    "brother",
+    "caregiver",
+    "room",
+    "apartment",
+    "house",
+    "place",
+    "rx",
+    "pills",
+    "insulin",
+    "inhaler",
+    "labs",
+    "results",
+    "diagnosis",
+    "condition",
+    "surgery",
+];
 const GREETINGS: &[&str] = &[
     "hi",
     "hello",
@@ -124,6 +177,8 @@ enum CueKind {
     Greeting,
     /// Weak: needs a dictionary hit or two capitalised words.
     Weak,
+    /// A verb whose object is a person (`call`, `ask`): a capitalised word is a name.
+    Call,
     None,
     /// Thanks: the person is staff.
     Staff,
@@ -161,7 +216,10 @@ fn cue_for(ctx: &Ctx<'_>, j: usize) -> CueKind {
     if ctx.is_sym(p1, b',') && GREETINGS.contains(&w2) {
         return CueKind::Greeting;
     }
-    if ctx.is_sym(p1, b',') && matches!(w2, "patient" | "customer" | "recipient" | "paciente") {
+    if ctx.is_sym(p1, b',')
+        && (matches!(w2, "patient" | "customer" | "recipient" | "paciente")
+            || RELATIONS.contains(&w2))
+    {
         return CueKind::Strong;
     }
     if matches!(
@@ -202,6 +260,9 @@ fn cue_for(ctx: &Ctx<'_>, j: usize) -> CueKind {
     }
     if GREETINGS.contains(&w1) {
         return CueKind::Greeting;
+    }
+    if CALL_VERBS.contains(&w1) {
+        return CueKind::Call;
     }
     if WEAK.contains(&w1) {
         return CueKind::Weak;
@@ -298,6 +359,8 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
             CueKind::AnyCase | CueKind::Strong | CueKind::Title => true,
             CueKind::Intro => !staff_follows(ctx, j),
             CueKind::Greeting => true,
+            CueKind::Call => !ctx.at_sentence_start(i) || first_dict || sur_dict,
+            CueKind::Weak if possessive_person(ctx, j) => true,
             CueKind::Weak => {
                 first_dict
                     || sur_dict
@@ -307,7 +370,10 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
                             ctx.lex.is_surname(w) || surname_like(w)
                         }))
             }
-            CueKind::None => first_dict || (sur_dict && !ctx.at_sentence_start(i)),
+            CueKind::None => {
+                (first_dict || (sur_dict && !ctx.at_sentence_start(i)) || possessive_person(ctx, j))
+                    && !staff_precedes(ctx, i)
+            }
         };
         if !accept || (cue == CueKind::None && first_dict && staff_follows(ctx, j) && !multi) {
             // Later words get their own chance (`for Grandma Rose`).
@@ -343,6 +409,7 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
         } else if cue == CueKind::Title || (sur_dict && !first_dict) {
             (NamePart::Last, None)
         } else if first_dict
+            || cue == CueKind::Call
             || matches!(
                 cue,
                 CueKind::Greeting | CueKind::Strong | CueKind::Intro | CueKind::AnyCase
@@ -404,6 +471,37 @@ const SURNAME_ENDINGS: &[&str] = &[
 /// Whether a word looks like a surname by its ending (`Kowalczyk`, `Andersson`, `Petrenko`).
 fn surname_like(w: &str) -> bool {
     w.len() >= 5 && SURNAME_ENDINGS.iter().any(|e| w.ends_with(e))
+}
+
+/// `Tendai's refill`: a possessive followed by something only a person has.
+fn possessive_person(ctx: &Ctx<'_>, j: usize) -> bool {
+    ctx.low(j).ends_with("'s")
+        && ctx.next(j).is_some_and(|n| {
+            let w = ctx.low(n);
+            PERSONAL_AFTER.contains(&w) || ctx.lex.phrases(w).is_some()
+        })
+}
+
+/// `Your driver today is Luis`: a staff word shortly before the name.
+fn staff_precedes(ctx: &Ctx<'_>, i: usize) -> bool {
+    let mut k = i;
+    let mut words = 0;
+    while let Some(p) = ctx.prev(k) {
+        if ctx.is_boundary(p) || words >= 3 {
+            return false;
+        }
+        if matches!(
+            ctx.low(p),
+            "driver" | "courier" | "pharmacist" | "technician" | "dispatcher"
+        ) {
+            return true;
+        }
+        if ctx.tok(p).is_some_and(|t| t.kind == Kind::Word) {
+            words += 1;
+        }
+        k = p;
+    }
+    false
 }
 
 /// Whether a pharmacy/staff word follows within a few words (`this is Dana from the pharmacy`).

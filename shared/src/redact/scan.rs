@@ -235,6 +235,17 @@ impl<'a> Ctx<'a> {
     /// The nearest cue word before token `i`, within `max_words` words of the same sentence,
     /// not reaching past another value.
     pub fn cue_before(&self, i: usize, max_words: usize) -> Option<(Cue, usize)> {
+        self.cue_before_where(i, max_words, |_| true)
+    }
+
+    /// Like [`Ctx::cue_before`], but only cues that `keep` accepts count; others are read as
+    /// plain words.
+    pub fn cue_before_where(
+        &self,
+        i: usize,
+        max_words: usize,
+        keep: impl Fn(Cue) -> bool,
+    ) -> Option<(Cue, usize)> {
         let mut j = i;
         let mut words = 0;
         while let Some(p) = self.prev(j) {
@@ -252,7 +263,7 @@ impl<'a> Ctx<'a> {
                     {
                         return Some((Cue::Dob, p));
                     }
-                    if let Some(c) = self.lex.cue(self.low(p)) {
+                    if let Some(c) = self.lex.cue(self.low(p)).filter(|c| keep(*c)) {
                         // `zip code 94110`, `area code`: the first word decides.
                         let before = self.prev(p).map_or("", |q| self.low(q));
                         if c == Cue::Skip && self.low(p) == "code" {
@@ -268,7 +279,7 @@ impl<'a> Ctx<'a> {
                 }
                 Kind::Mixed => {
                     // Glued cue with a symbol, e.g. `Rx#`, `SSN#`.
-                    if let Some(c) = self.lex.cue(self.low(p)) {
+                    if let Some(c) = self.lex.cue(self.low(p)).filter(|c| keep(*c)) {
                         return Some((c, p));
                     }
                     return None;
