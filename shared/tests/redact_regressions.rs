@@ -383,3 +383,24 @@ fn operational_text_from_drivers_is_left_alone() {
         assert!(found(text).is_empty(), "flagged: {text}");
     }
 }
+
+#[test]
+fn record_name_inside_an_email_leaves_the_email_whole() {
+    let rec = OrderRecord {
+        patient_name: Some("Daniel Delgado".into()),
+        ..OrderRecord::default()
+    };
+    let text = "my email is daniel.delgado@example.org, Daniel";
+    let f = Redactor::new().scan(text, &rec).expect("scan");
+    let got: Vec<(Label, &str)> = f
+        .iter()
+        .map(|x| (x.label, &text[x.range.clone()]))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Label::Email, "daniel.delgado@example.org"),
+            (Label::Name, "Daniel")
+        ]
+    );
+}

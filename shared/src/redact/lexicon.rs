@@ -201,14 +201,15 @@ impl Lexicon {
         self.phrases.get(w)
     }
 
-    /// Whether `w` (lower case) is a known given name.
+    /// Whether `w` (lower case) is a known given name (accents ignored: `María`, `José`).
     pub fn is_first_name(&self, w: &str) -> bool {
         self.first_names.contains(w)
+            || (!w.is_ascii() && self.first_names.contains(&fold_accents(w)))
     }
 
-    /// Whether `w` (lower case) is a known surname.
+    /// Whether `w` (lower case) is a known surname (accents ignored: `García`, `López`).
     pub fn is_surname(&self, w: &str) -> bool {
-        self.surnames.contains(w)
+        self.surnames.contains(w) || (!w.is_ascii() && self.surnames.contains(&fold_accents(w)))
     }
 
     /// Whether `w` (lower case) is a word that is never a name.
@@ -220,6 +221,35 @@ impl Lexicon {
     pub fn cue(&self, w: &str) -> Option<Cue> {
         cue_of(w)
     }
+}
+
+/// Lower-case ASCII spelling of a Latin word with accents (`Ramón` → `ramon`).
+pub(crate) fn fold_accents(w: &str) -> String {
+    w.chars()
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'Á' | 'À' | 'Â' | 'Ä' | 'Ã' | 'Å' => {
+                'a'
+            }
+            'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' | 'Í' | 'Ì' | 'Î' | 'Ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' | 'Ó' | 'Ò' | 'Ô' | 'Ö' | 'Õ' | 'Ø' => {
+                'o'
+            }
+            'ú' | 'ù' | 'û' | 'ü' | 'Ú' | 'Ù' | 'Û' | 'Ü' => 'u',
+            'ñ' | 'Ñ' => 'n',
+            'ç' | 'Ç' => 'c',
+            'ł' | 'Ł' => 'l',
+            'ś' | 'Ś' | 'š' | 'Š' => 's',
+            'ź' | 'ż' | 'ž' | 'Ź' | 'Ż' | 'Ž' => 'z',
+            'ć' | 'č' | 'Ć' | 'Č' => 'c',
+            'ń' | 'Ń' => 'n',
+            'ř' | 'Ř' => 'r',
+            'ğ' | 'Ğ' => 'g',
+            'ı' | 'İ' => 'i',
+            'ş' | 'Ş' => 's',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
 }
 
 /// Splits a dictionary phrase into words the way the tokenizer does (letters, digits, `'`).

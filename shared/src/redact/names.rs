@@ -371,7 +371,15 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
                         }))
             }
             CueKind::None => {
-                (first_dict || (sur_dict && !ctx.at_sentence_start(i)) || possessive_person(ctx, j))
+                let surname_follows = multi
+                    && toks
+                        .iter()
+                        .skip(1)
+                        .any(|k| ctx.lex.is_surname(ctx.low(*k).trim_end_matches("'s")));
+                (first_dict
+                    || (sur_dict && !ctx.at_sentence_start(i))
+                    || surname_follows
+                    || possessive_person(ctx, j))
                     && !staff_precedes(ctx, i)
             }
         };

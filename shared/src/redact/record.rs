@@ -115,7 +115,8 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>, rec: &RecordView) {
     let mut i = 0;
     while i < ctx.toks.len() {
         let Some(t) = ctx.tok(i) else { break };
-        if t.kind != Kind::Word {
+        // Inside an e-mail or URL the whole value is already hidden as one finding.
+        if t.kind != Kind::Word || ctx.in_opaque(&(t.s..t.e)) {
             i += 1;
             continue;
         }
