@@ -109,9 +109,9 @@ fn cue_of(w: &str) -> Option<Cue> {
         | "labs" | "test" | "tested" | "scan" | "mri" | "operation" | "stopped" | "ended"
         | "expired" | "died" | "passed" | "seen" | "cirugía" | "cirugia" | "alta" | "refill"
         | "refilled" | "vaccinated" | "vaccine" | "shot" | "infusion" | "treatment" | "checkup"
-        | "exam" | "transplant" | "chemo" | "dialysis" | "hospitalised" | "surgical" | "er" => {
-            Cue::ClinicalDate
-        }
+        | "exam" | "transplant" | "chemo" | "dialysis" | "hospitalised" | "surgical" | "er"
+        | "prescribed" | "written" | "drawn" | "administered" | "onset" | "symptoms" | "fell"
+        | "injured" | "broke" | "diagnosis" | "released" => Cue::ClinicalDate,
         "zip" | "zipcode" | "postal" | "postcode" => Cue::Zip,
         "turned" | "aged" | "age" | "edad" => Cue::Age,
         "order" | "ord" | "receipt" | "tracking" | "store" | "location" | "code" | "gate"

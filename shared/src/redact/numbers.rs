@@ -281,7 +281,10 @@ fn classify(
     if n == 10 && c.groups.len() == 1 && validate::npi(&c.digits) {
         return Some((Label::Npi, prio::CHECKSUM, "npi_luhn"));
     }
-    if n <= 3 && age_value(&c.digits) && years_old(ctx, c.range.end) {
+    if n <= 3
+        && age_value(&c.digits)
+        && (years_old(ctx, c.range.end) || age_verb_before(ctx, c.range.start))
+    {
         return Some((Label::Age, prio::CUED, "age_years"));
     }
     if n == 5 && c.groups.len() == 1 && after == "area" {
@@ -293,6 +296,26 @@ fn classify(
 fn age_value(d: &[u8]) -> bool {
     let v = d.iter().fold(0u32, |a, b| a * 10 + u32::from(b - b'0'));
     (90..=130).contains(&v)
+}
+
+/// `she is 95`, `I'm 91`: an age-like number right after a copula.
+fn age_verb_before(ctx: &Ctx<'_>, start: usize) -> bool {
+    let before = ctx.lower.get(..start).unwrap_or("").trim_end();
+    let word = before
+        .rsplit(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .next()
+        .unwrap_or("");
+    let after = ctx.lower.get(start..).unwrap_or("");
+    let next_ok = after
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .trim_start()
+        .chars()
+        .next()
+        .is_none_or(|c| matches!(c, ',' | '.' | '!' | '?' | ';' | 'a' | 'n' | 't'));
+    matches!(
+        word,
+        "is" | "i'm" | "im" | "she's" | "he's" | "am" | "turns" | "turning" | "was"
+    ) && next_ok
 }
 
 fn years_old(ctx: &Ctx<'_>, end: usize) -> bool {
