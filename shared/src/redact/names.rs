@@ -361,15 +361,8 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
             CueKind::Greeting => true,
             CueKind::Call => !ctx.at_sentence_start(i) || first_dict || sur_dict,
             CueKind::Weak if possessive_person(ctx, j) => true,
-            CueKind::Weak => {
-                first_dict
-                    || sur_dict
-                    || (multi
-                        && toks.iter().skip(1).any(|k| {
-                            let w = ctx.low(*k).trim_end_matches("'s");
-                            ctx.lex.is_surname(w) || surname_like(w)
-                        }))
-            }
+            // Two or three capitalised words after `for`, `to`, `with` read as a full name.
+            CueKind::Weak => first_dict || sur_dict || (multi && toks.len() <= 3),
             CueKind::None => {
                 let surname_follows = multi
                     && toks
@@ -379,7 +372,8 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
                 (first_dict
                     || (sur_dict && !ctx.at_sentence_start(i))
                     || surname_follows
-                    || possessive_person(ctx, j))
+                    || possessive_person(ctx, j)
+                    || person_follows(ctx, j, multi))
                     && !staff_precedes(ctx, i)
             }
         };
@@ -479,6 +473,58 @@ const SURNAME_ENDINGS: &[&str] = &[
 /// Whether a word looks like a surname by its ending (`Kowalczyk`, `Andersson`, `Petrenko`).
 fn surname_like(w: &str) -> bool {
     w.len() >= 5 && SURNAME_ENDINGS.iter().any(|e| w.ends_with(e))
+}
+
+/// Verbs that, right after one capitalised word, show it is a person (`Zorvan turned 92`).
+const PERSON_VERBS: &[&str] = &[
+    "turned",
+    "refused",
+    "called",
+    "asked",
+    "said",
+    "signed",
+    "picked",
+    "passed",
+    "lives",
+    "prefers",
+    "requested",
+    "wants",
+    "needs",
+    "isn't",
+    "wasn't",
+    "doesn't",
+    "didn't",
+    "can't",
+    "accepted",
+    "confirmed",
+    "declined",
+    "moved",
+    "texted",
+    "emailed",
+    "phoned",
+    "answered",
+];
+/// Words after a vocative comma (`Zorvan, we need to verify`).
+const AFTER_VOCATIVE: &[&str] = &[
+    "we", "you", "your", "please", "this", "i", "i'm", "can", "could", "just", "are", "is",
+    "thanks", "thank",
+];
+
+/// Whether what follows the capitalised word(s) ending at `j` shows a person: a person verb;
+/// for two or more words also `is`/`was`/`has`/`will`; a vocative comma at sentence start.
+fn person_follows(ctx: &Ctx<'_>, j: usize, multi: bool) -> bool {
+    let Some(n) = ctx.next(j) else { return false };
+    let w = ctx.low(n);
+    if PERSON_VERBS.contains(&w)
+        || (multi && matches!(w, "is" | "was" | "has" | "had" | "will" | "would"))
+    {
+        return true;
+    }
+    ctx.is_sym(n, b',')
+        && ctx
+            .next(n)
+            .is_some_and(|m| AFTER_VOCATIVE.contains(&ctx.low(m)))
+        && ctx.prev(j).is_none_or(|p| ctx.is_boundary(p))
 }
 
 /// `Tendai's refill`: a possessive followed by something only a person has.
