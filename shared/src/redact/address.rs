@@ -242,6 +242,11 @@ fn street_at_inner(ctx: &Ctx<'_>, i: usize) -> Option<(usize, usize, usize)> {
         }
     }
     let mut end = ctx.tok(last)?.e;
+    // `St., Salem`: an abbreviation dot before a comma belongs to the address.
+    let dotted = ctx.is_sym(last + 1, b'.') && ctx.is_sym(last + 2, b',');
+    if dotted {
+        last += 1;
+    }
     // Attached unit: `, Apt 196`, ` Unit 39`, ` #12`.
     let mut pos = last + 1;
     if ctx.is_sym(pos, b',') {

@@ -185,7 +185,9 @@ impl Lexicon {
             list.sort_by_key(|p| std::cmp::Reverse(p.words.len()));
         }
         let mut first_names = load_words(FIRST_NAMES);
-        let surnames = load_words(SURNAMES);
+        let mut surnames = load_words(SURNAMES);
+        // Two-letter surnames (Ma, Do, Li) collide with state codes and common words.
+        surnames.retain(|n| n.chars().count() > 2);
         let not_names = load_words(NOT_NAMES);
         first_names.retain(|n| !not_names.contains(n.as_str()));
         Lexicon {

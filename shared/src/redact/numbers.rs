@@ -69,7 +69,9 @@ pub(crate) fn chain_at(ctx: &Ctx<'_>, start: usize) -> Chain {
             (b')', b' ', d, _) if open_paren && digit(d) => Some((b')', 2)),
             (b')', d, _, _) if open_paren && digit(d) => Some((b')', 1)),
             (b')', b'-' | b'.', d, _) if open_paren && digit(d) => Some((b')', 2)),
-            (b' ', b'(', d, _) if plus && groups.len() == 1 && digit(d) => Some((b'(', 2)),
+            (b' ', b'(', d, _) if (plus || digits == b"1") && groups.len() == 1 && digit(d) => {
+                Some((b'(', 2))
+            }
             _ => None,
         };
         let Some((sep, n)) = step else { break };
@@ -181,6 +183,10 @@ fn phone_shape(c: &Chain) -> bool {
     }
     if c.paren {
         return (10..=11).contains(&n) && lens.first().is_some_and(|l| (3..=5).contains(l));
+    }
+    if c.seps.contains(&b'(') {
+        // `1 (206) 555-0180`
+        return n == 11 && c.digits.first() == Some(&b'1');
     }
     let nanp = match lens.as_slice() {
         [3, 3, 4] => same_seps(c, b"-. "),
