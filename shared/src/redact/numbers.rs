@@ -377,7 +377,12 @@ pub(crate) fn detect_chains(ctx: &mut Ctx<'_>, rec: &RecordView) {
             continue;
         }
         if let Some((label, p, det)) = classify(ctx, &c, cue, rec) {
-            found.push((label, c.range.clone(), p, det));
+            let start = if matches!(label, Label::Mrn | Label::InsuranceId | Label::RxNumber) {
+                letter_prefix(ctx, c.range.start).unwrap_or(c.range.start)
+            } else {
+                c.range.start
+            };
+            found.push((label, start..c.range.end, p, det));
         } else if c.seps.contains(&b' ') {
             // Two numbers side by side ("rx 1234567 30"): read each space-separated part.
             for part in split_spaces(ctx, &c) {
@@ -390,6 +395,28 @@ pub(crate) fn detect_chains(ctx: &mut Ctx<'_>, rec: &RecordView) {
     for (label, r, p, det) in found {
         ctx.push(label, r, p, det);
     }
+}
+
+/// `XGP 847 293 011`, `W-7399-6987785`: a short capital-letter prefix that is part of the id
+/// (not a cue word such as `MRN` or `RX`).
+fn letter_prefix(ctx: &Ctx<'_>, start: usize) -> Option<usize> {
+    let sep = start.checked_sub(1)?;
+    if !matches!(ctx.byte(sep), b'-' | b' ') {
+        return None;
+    }
+    let mut s = sep;
+    while s > 0 && ctx.byte(s - 1).is_ascii_uppercase() {
+        s -= 1;
+    }
+    let len = sep - s;
+    let word = ctx.lower.get(s..sep)?;
+    let bounded = s == 0 || !ctx.byte(s - 1).is_ascii_alphanumeric();
+    ((1..=4).contains(&len)
+        && bounded
+        && ctx.lex.cue(word).is_none()
+        && word != "id"
+        && word != "no")
+        .then_some(s)
 }
 
 fn split_spaces(ctx: &Ctx<'_>, c: &Chain) -> Vec<Chain> {
