@@ -115,6 +115,16 @@ fn phi() -> impl Strategy<Value = String> {
 
 /// Obfuscations from SECURITY.md C6, applied to digits and separators.
 fn obfuscate(v: &str, how: u8) -> String {
+    let numeric = v.chars().all(|c| c.is_ascii_digit() || " -()+".contains(c));
+    if how == 5 && numeric {
+        // Typed digit by digit: `9 2 3 4 5 ...`.
+        let d: Vec<String> = v
+            .chars()
+            .filter(char::is_ascii_digit)
+            .map(String::from)
+            .collect();
+        return d.join(" ");
+    }
     let mut out = String::new();
     for (i, c) in v.chars().enumerate() {
         match how {
@@ -137,7 +147,7 @@ fn sentence() -> impl Strategy<Value = (String, String, String)> {
     (
         proptest::collection::vec(proptest::sample::select(FILLER), 0..6),
         phi(),
-        0u8..5,
+        0u8..6,
         proptest::collection::vec(proptest::sample::select(FILLER), 0..6),
     )
         .prop_map(|(pre, v, how, post)| {

@@ -404,3 +404,16 @@ fn record_name_inside_an_email_leaves_the_email_whole() {
         ]
     );
 }
+
+#[test]
+fn c6_zero_width_split_and_spelled_out_phones_are_found() {
+    assert_eq!(
+        driver("ok 608\u{200b}555\u{200b}0143 thanks"),
+        "ok [PHONE] thanks"
+    );
+    assert_eq!(
+        driver("six oh eight five five five oh one four three is my cell"),
+        "[PHONE] is my cell"
+    );
+    assert!(found("Order 1234567890 shipped").is_empty());
+}

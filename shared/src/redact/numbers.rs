@@ -198,6 +198,21 @@ fn phone_shape(c: &Chain) -> bool {
     if nanp {
         return true;
     }
+    // Digit by digit (`6 0 8 5 5 5 0 1 4 3`, or spelled out), or a bare ten-digit NANP number.
+    let spaced = c.groups.len() == n && same_seps(c, b" -");
+    let nanp_digits = |d: &[u8]| {
+        let d = if d.len() == 11 && d.first() == Some(&b'1') {
+            d.get(1..).unwrap_or(d)
+        } else {
+            d
+        };
+        d.len() == 10
+            && d.first().is_some_and(|x| *x >= b'2')
+            && d.get(3).is_some_and(|x| *x >= b'2')
+    };
+    if (spaced && (10..=11).contains(&n)) || (c.groups.len() == 1 && nanp_digits(&c.digits)) {
+        return nanp_digits(&c.digits) || c.digits.first() == Some(&b'0');
+    }
     // UK/EU national formats: leading 0, 10-11 digits in 2-4 groups.
     c.digits.first() == Some(&b'0')
         && (10..=11).contains(&n)
@@ -209,6 +224,9 @@ fn card_shape(c: &Chain) -> bool {
     let lens = c.lens();
     if lens.len() == 1 {
         return true;
+    }
+    if lens.iter().all(|l| *l == 1) {
+        return true; // typed digit by digit
     }
     let all4 = lens.iter().take(lens.len() - 1).all(|l| *l == 4);
     all4 || matches!(lens.as_slice(), [4, 6, 5] | [4, 6, 4]) && same_seps(c, b"- ")
@@ -277,15 +295,15 @@ fn classify(
     if ssn_shape(c) {
         return Some((Label::Ssn, prio::CHECKSUM, "ssn_shape"));
     }
+    if n == 10 && c.groups.len() == 1 && validate::npi(&c.digits) {
+        return Some((Label::Npi, prio::CHECKSUM, "npi_luhn"));
+    }
     if phone_shape(c) {
         return if toll_free(&c.digits) {
             None
         } else {
             Some((Label::Phone, prio::PHONE, "phone_shape"))
         };
-    }
-    if n == 10 && c.groups.len() == 1 && validate::npi(&c.digits) {
-        return Some((Label::Npi, prio::CHECKSUM, "npi_luhn"));
     }
     if n <= 3
         && age_value(&c.digits)
