@@ -19,7 +19,9 @@
 
 mod address;
 mod dates;
+mod ids;
 mod lexicon;
+mod name_words;
 mod names;
 mod normalize;
 mod numbers;
@@ -95,7 +97,7 @@ impl Redactor {
         web::detect(&mut ctx);
         record::detect(&mut ctx, &rec);
         numbers::detect_chains(&mut ctx, &rec);
-        numbers::detect_ids(&mut ctx, &rec);
+        ids::detect_ids(&mut ctx, &rec);
         dates::detect_month_dates(&mut ctx, &rec);
         address::detect(&mut ctx);
         terms::detect(&mut ctx);

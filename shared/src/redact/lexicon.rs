@@ -81,57 +81,273 @@ pub(crate) enum Cue {
     Ip,
 }
 
-fn cue_of(w: &str) -> Option<Cue> {
-    Some(match w {
-        "ssn" | "ss" | "ss#" | "social" | "seguro" | "ssn#" | "itin" => Cue::Ssn,
-        "phone" | "tel" | "telephone" | "cell" | "mobile" | "call" | "calling" | "text"
-        | "reach" | "fax" | "teléfono" | "telefono" | "celular" | "móvil" | "movil"
-        | "whatsapp" | "ph" | "contact" | "landline" | "home#" | "callback" => Cue::Phone,
-        "mrn" | "chart" | "record" | "mr#" | "expediente" | "patient" | "hospital#" | "rec"
-        | "mr" => Cue::Mrn,
-        "member" | "insurance" | "ins" | "policy" | "subscriber" | "medicaid" | "plan" | "bin"
-        | "pcn" | "seguro#" | "coverage" | "beneficiary" | "hicn" | "carrier" | "bcbs"
-        | "aetna" | "cigna" | "humana" | "anthem" | "tricare" | "kaiser" | "uhc" | "payer" => {
-            Cue::Insurance
-        }
-        "medicare" | "mbi" => Cue::Medicare,
-        "rx" | "rx#" | "prescription" | "script" | "receta" => Cue::Rx,
-        "npi" => Cue::Npi,
-        "dea" => Cue::Dea,
-        "card" | "visa" | "mastercard" | "amex" | "discover" | "tarjeta" | "credit" | "debit" => {
-            Cue::Card
-        }
-        "dob" | "d.o.b" | "born" | "birth" | "birthday" | "birthdate" | "nacimiento" | "nació"
-        | "nacido" | "nacida" | "cumpleaños" | "bday" | "nací" | "naci" | "born:" => Cue::Dob,
-        "surgery" | "filled" | "fill" | "since" | "discharged" | "discharge" | "admitted"
-        | "admission" | "due" | "starts" | "start" | "started" | "biopsy" | "diagnosed"
-        | "procedure" | "hospitalized" | "visit" | "appointment" | "injection" | "dose" | "lab"
-        | "labs" | "test" | "tested" | "scan" | "mri" | "operation" | "stopped" | "ended"
-        | "expired" | "died" | "passed" | "seen" | "cirugía" | "cirugia" | "alta" | "refill"
-        | "refilled" | "vaccinated" | "vaccine" | "shot" | "infusion" | "treatment" | "checkup"
-        | "exam" | "transplant" | "chemo" | "dialysis" | "hospitalised" | "surgical" | "er"
-        | "prescribed" | "written" | "drawn" | "administered" | "onset" | "symptoms" | "fell"
-        | "injured" | "broke" | "diagnosis" | "released" => Cue::ClinicalDate,
-        "zip" | "zipcode" | "postal" | "postcode" => Cue::Zip,
-        "turned" | "aged" | "age" | "edad" => Cue::Age,
-        "order" | "ord" | "receipt" | "tracking" | "store" | "location" | "code" | "gate"
-        | "locker" | "box" | "unit" | "suite" | "apt" | "apartment" | "stop" | "confirmation"
-        | "ref" | "ticket" | "invoice" | "pedido" | "orden" | "código" | "codigo" | "room"
-        | "floor" | "bldg" | "building" | "lot" | "bay" | "door" | "pin" | "shelf" | "bin#"
-        | "route" | "stops" | "package" | "parcel" | "pallet" | "batch" | "lot#" | "bag"
-        | "bags" | "tote" | "totes" | "step" | "option" | "reply" | "press" | "ext"
-        | "extension" | "x" | "version" | "v" => Cue::Skip,
-        "deliver" | "delivery" | "delivered" | "home" | "arrive" | "arriving" | "come"
-        | "coming" | "reschedule" | "rescheduled" | "rescheduling" | "moved" | "window"
-        | "pickup" | "ship" | "ships" | "shipping" | "eta" | "until" | "tomorrow" | "entrega"
-        | "schedule" | "scheduled" | "drop" | "dropoff" | "available" | "back" | "away"
-        | "travel" | "returning" => Cue::Delivery,
-        "main" | "us" | "pharmacy" | "store's" | "office" | "hotline" | "toll" => Cue::Pharmacy,
-        "exp" | "expires" | "expiry" | "expiration" | "vence" | "cvv" => Cue::Expiry,
-        "ip" | "login" | "logins" | "ips" | "address:" => Cue::Ip,
-        _ => return None,
-    })
-}
+/// Cue words and what they say about the value that follows (looked up through a hash map
+/// built once in [`Lexicon::new`]).
+const CUE_WORDS: &[(&str, Cue)] = &[
+    ("ssn", Cue::Ssn),
+    ("ss", Cue::Ssn),
+    ("ss#", Cue::Ssn),
+    ("social", Cue::Ssn),
+    ("seguro", Cue::Ssn),
+    ("ssn#", Cue::Ssn),
+    ("itin", Cue::Ssn),
+    ("phone", Cue::Phone),
+    ("tel", Cue::Phone),
+    ("telephone", Cue::Phone),
+    ("cell", Cue::Phone),
+    ("mobile", Cue::Phone),
+    ("call", Cue::Phone),
+    ("calling", Cue::Phone),
+    ("text", Cue::Phone),
+    ("reach", Cue::Phone),
+    ("fax", Cue::Phone),
+    ("teléfono", Cue::Phone),
+    ("telefono", Cue::Phone),
+    ("celular", Cue::Phone),
+    ("móvil", Cue::Phone),
+    ("movil", Cue::Phone),
+    ("whatsapp", Cue::Phone),
+    ("ph", Cue::Phone),
+    ("contact", Cue::Phone),
+    ("landline", Cue::Phone),
+    ("home#", Cue::Phone),
+    ("callback", Cue::Phone),
+    ("mrn", Cue::Mrn),
+    ("chart", Cue::Mrn),
+    ("record", Cue::Mrn),
+    ("mr#", Cue::Mrn),
+    ("expediente", Cue::Mrn),
+    ("patient", Cue::Mrn),
+    ("hospital#", Cue::Mrn),
+    ("rec", Cue::Mrn),
+    ("mr", Cue::Mrn),
+    ("member", Cue::Insurance),
+    ("insurance", Cue::Insurance),
+    ("ins", Cue::Insurance),
+    ("policy", Cue::Insurance),
+    ("subscriber", Cue::Insurance),
+    ("medicaid", Cue::Insurance),
+    ("plan", Cue::Insurance),
+    ("bin", Cue::Insurance),
+    ("pcn", Cue::Insurance),
+    ("seguro#", Cue::Insurance),
+    ("coverage", Cue::Insurance),
+    ("beneficiary", Cue::Insurance),
+    ("hicn", Cue::Insurance),
+    ("carrier", Cue::Insurance),
+    ("bcbs", Cue::Insurance),
+    ("aetna", Cue::Insurance),
+    ("cigna", Cue::Insurance),
+    ("humana", Cue::Insurance),
+    ("anthem", Cue::Insurance),
+    ("tricare", Cue::Insurance),
+    ("kaiser", Cue::Insurance),
+    ("uhc", Cue::Insurance),
+    ("payer", Cue::Insurance),
+    ("medicare", Cue::Medicare),
+    ("mbi", Cue::Medicare),
+    ("rx", Cue::Rx),
+    ("rx#", Cue::Rx),
+    ("prescription", Cue::Rx),
+    ("script", Cue::Rx),
+    ("receta", Cue::Rx),
+    ("npi", Cue::Npi),
+    ("dea", Cue::Dea),
+    ("card", Cue::Card),
+    ("visa", Cue::Card),
+    ("mastercard", Cue::Card),
+    ("amex", Cue::Card),
+    ("discover", Cue::Card),
+    ("tarjeta", Cue::Card),
+    ("credit", Cue::Card),
+    ("debit", Cue::Card),
+    ("dob", Cue::Dob),
+    ("d.o.b", Cue::Dob),
+    ("born", Cue::Dob),
+    ("birth", Cue::Dob),
+    ("birthday", Cue::Dob),
+    ("birthdate", Cue::Dob),
+    ("nacimiento", Cue::Dob),
+    ("nació", Cue::Dob),
+    ("nacido", Cue::Dob),
+    ("nacida", Cue::Dob),
+    ("cumpleaños", Cue::Dob),
+    ("bday", Cue::Dob),
+    ("nací", Cue::Dob),
+    ("naci", Cue::Dob),
+    ("born:", Cue::Dob),
+    ("surgery", Cue::ClinicalDate),
+    ("filled", Cue::ClinicalDate),
+    ("fill", Cue::ClinicalDate),
+    ("since", Cue::ClinicalDate),
+    ("discharged", Cue::ClinicalDate),
+    ("discharge", Cue::ClinicalDate),
+    ("admitted", Cue::ClinicalDate),
+    ("admission", Cue::ClinicalDate),
+    ("due", Cue::ClinicalDate),
+    ("starts", Cue::ClinicalDate),
+    ("start", Cue::ClinicalDate),
+    ("started", Cue::ClinicalDate),
+    ("biopsy", Cue::ClinicalDate),
+    ("diagnosed", Cue::ClinicalDate),
+    ("procedure", Cue::ClinicalDate),
+    ("hospitalized", Cue::ClinicalDate),
+    ("visit", Cue::ClinicalDate),
+    ("appointment", Cue::ClinicalDate),
+    ("injection", Cue::ClinicalDate),
+    ("dose", Cue::ClinicalDate),
+    ("lab", Cue::ClinicalDate),
+    ("labs", Cue::ClinicalDate),
+    ("test", Cue::ClinicalDate),
+    ("tested", Cue::ClinicalDate),
+    ("scan", Cue::ClinicalDate),
+    ("mri", Cue::ClinicalDate),
+    ("operation", Cue::ClinicalDate),
+    ("stopped", Cue::ClinicalDate),
+    ("ended", Cue::ClinicalDate),
+    ("expired", Cue::ClinicalDate),
+    ("died", Cue::ClinicalDate),
+    ("passed", Cue::ClinicalDate),
+    ("seen", Cue::ClinicalDate),
+    ("cirugía", Cue::ClinicalDate),
+    ("cirugia", Cue::ClinicalDate),
+    ("alta", Cue::ClinicalDate),
+    ("refill", Cue::ClinicalDate),
+    ("refilled", Cue::ClinicalDate),
+    ("vaccinated", Cue::ClinicalDate),
+    ("vaccine", Cue::ClinicalDate),
+    ("shot", Cue::ClinicalDate),
+    ("infusion", Cue::ClinicalDate),
+    ("treatment", Cue::ClinicalDate),
+    ("checkup", Cue::ClinicalDate),
+    ("exam", Cue::ClinicalDate),
+    ("transplant", Cue::ClinicalDate),
+    ("chemo", Cue::ClinicalDate),
+    ("dialysis", Cue::ClinicalDate),
+    ("hospitalised", Cue::ClinicalDate),
+    ("surgical", Cue::ClinicalDate),
+    ("er", Cue::ClinicalDate),
+    ("prescribed", Cue::ClinicalDate),
+    ("written", Cue::ClinicalDate),
+    ("drawn", Cue::ClinicalDate),
+    ("administered", Cue::ClinicalDate),
+    ("onset", Cue::ClinicalDate),
+    ("symptoms", Cue::ClinicalDate),
+    ("fell", Cue::ClinicalDate),
+    ("injured", Cue::ClinicalDate),
+    ("broke", Cue::ClinicalDate),
+    ("diagnosis", Cue::ClinicalDate),
+    ("released", Cue::ClinicalDate),
+    ("zip", Cue::Zip),
+    ("zipcode", Cue::Zip),
+    ("postal", Cue::Zip),
+    ("postcode", Cue::Zip),
+    ("turned", Cue::Age),
+    ("aged", Cue::Age),
+    ("age", Cue::Age),
+    ("edad", Cue::Age),
+    ("order", Cue::Skip),
+    ("ord", Cue::Skip),
+    ("receipt", Cue::Skip),
+    ("tracking", Cue::Skip),
+    ("store", Cue::Skip),
+    ("location", Cue::Skip),
+    ("code", Cue::Skip),
+    ("gate", Cue::Skip),
+    ("locker", Cue::Skip),
+    ("box", Cue::Skip),
+    ("unit", Cue::Skip),
+    ("suite", Cue::Skip),
+    ("apt", Cue::Skip),
+    ("apartment", Cue::Skip),
+    ("stop", Cue::Skip),
+    ("confirmation", Cue::Skip),
+    ("ref", Cue::Skip),
+    ("ticket", Cue::Skip),
+    ("invoice", Cue::Skip),
+    ("pedido", Cue::Skip),
+    ("orden", Cue::Skip),
+    ("código", Cue::Skip),
+    ("codigo", Cue::Skip),
+    ("room", Cue::Skip),
+    ("floor", Cue::Skip),
+    ("bldg", Cue::Skip),
+    ("building", Cue::Skip),
+    ("lot", Cue::Skip),
+    ("bay", Cue::Skip),
+    ("door", Cue::Skip),
+    ("pin", Cue::Skip),
+    ("shelf", Cue::Skip),
+    ("bin#", Cue::Skip),
+    ("route", Cue::Skip),
+    ("stops", Cue::Skip),
+    ("package", Cue::Skip),
+    ("parcel", Cue::Skip),
+    ("pallet", Cue::Skip),
+    ("batch", Cue::Skip),
+    ("lot#", Cue::Skip),
+    ("bag", Cue::Skip),
+    ("bags", Cue::Skip),
+    ("tote", Cue::Skip),
+    ("totes", Cue::Skip),
+    ("step", Cue::Skip),
+    ("option", Cue::Skip),
+    ("reply", Cue::Skip),
+    ("press", Cue::Skip),
+    ("ext", Cue::Skip),
+    ("extension", Cue::Skip),
+    ("x", Cue::Skip),
+    ("version", Cue::Skip),
+    ("v", Cue::Skip),
+    ("deliver", Cue::Delivery),
+    ("delivery", Cue::Delivery),
+    ("delivered", Cue::Delivery),
+    ("home", Cue::Delivery),
+    ("arrive", Cue::Delivery),
+    ("arriving", Cue::Delivery),
+    ("come", Cue::Delivery),
+    ("coming", Cue::Delivery),
+    ("reschedule", Cue::Delivery),
+    ("rescheduled", Cue::Delivery),
+    ("rescheduling", Cue::Delivery),
+    ("moved", Cue::Delivery),
+    ("window", Cue::Delivery),
+    ("pickup", Cue::Delivery),
+    ("ship", Cue::Delivery),
+    ("ships", Cue::Delivery),
+    ("shipping", Cue::Delivery),
+    ("eta", Cue::Delivery),
+    ("until", Cue::Delivery),
+    ("tomorrow", Cue::Delivery),
+    ("entrega", Cue::Delivery),
+    ("schedule", Cue::Delivery),
+    ("scheduled", Cue::Delivery),
+    ("drop", Cue::Delivery),
+    ("dropoff", Cue::Delivery),
+    ("available", Cue::Delivery),
+    ("back", Cue::Delivery),
+    ("away", Cue::Delivery),
+    ("travel", Cue::Delivery),
+    ("returning", Cue::Delivery),
+    ("main", Cue::Pharmacy),
+    ("us", Cue::Pharmacy),
+    ("pharmacy", Cue::Pharmacy),
+    ("store's", Cue::Pharmacy),
+    ("office", Cue::Pharmacy),
+    ("hotline", Cue::Pharmacy),
+    ("toll", Cue::Pharmacy),
+    ("exp", Cue::Expiry),
+    ("expires", Cue::Expiry),
+    ("expiry", Cue::Expiry),
+    ("expiration", Cue::Expiry),
+    ("vence", Cue::Expiry),
+    ("cvv", Cue::Expiry),
+    ("ip", Cue::Ip),
+    ("login", Cue::Ip),
+    ("logins", Cue::Ip),
+    ("ips", Cue::Ip),
+    ("address:", Cue::Ip),
+];
 
 /// The redactor's vocabularies, built once.
 #[derive(Debug)]
@@ -140,6 +356,7 @@ pub(crate) struct Lexicon {
     first_names: FastSet<String>,
     surnames: FastSet<String>,
     not_names: FastSet<String>,
+    cues: FastMap<&'static str, Cue>,
 }
 
 fn load_words(src: &str) -> FastSet<String> {
@@ -190,11 +407,13 @@ impl Lexicon {
         surnames.retain(|n| n.chars().count() > 2);
         let not_names = load_words(NOT_NAMES);
         first_names.retain(|n| !not_names.contains(n.as_str()));
+        let cues = CUE_WORDS.iter().copied().collect();
         Lexicon {
             phrases,
             first_names,
             surnames,
             not_names,
+            cues,
         }
     }
 
@@ -216,12 +435,12 @@ impl Lexicon {
 
     /// Whether `w` (lower case) is a word that is never a name.
     pub fn is_not_name(&self, w: &str) -> bool {
-        self.not_names.contains(w) || self.phrases.contains_key(w) || cue_of(w).is_some()
+        self.not_names.contains(w) || self.phrases.contains_key(w) || self.cues.contains_key(w)
     }
 
     /// The cue carried by `w` (lower case), if any.
     pub fn cue(&self, w: &str) -> Option<Cue> {
-        cue_of(w)
+        self.cues.get(w).copied()
     }
 }
 

@@ -3,165 +3,12 @@
 //! word runs after a cue. Staff introducing themselves ("this is Dana from the pharmacy") and
 //! people being thanked are staff, not patients, and stay visible.
 
+use super::name_words::{
+    AFTER_VOCATIVE, CALL_VERBS, GREETINGS, PARTICLES, PERSONAL_AFTER, PERSON_VERBS, RELATIONS,
+    STAFF_WORDS, SURNAME_ENDINGS, THANKS, TITLES, WEAK,
+};
 use super::scan::{prio, Ctx, Kind};
 use crate::labels::{Label, NamePart};
-
-const RELATIONS: &[&str] = &[
-    "sister",
-    "brother",
-    "mother",
-    "mom",
-    "mum",
-    "dad",
-    "father",
-    "husband",
-    "wife",
-    "son",
-    "daughter",
-    "neighbor",
-    "neighbour",
-    "friend",
-    "caregiver",
-    "aunt",
-    "uncle",
-    "grandson",
-    "granddaughter",
-    "grandmother",
-    "grandfather",
-    "grandma",
-    "grandpa",
-    "niece",
-    "nephew",
-    "partner",
-    "roommate",
-    "cousin",
-    "boyfriend",
-    "girlfriend",
-    "fiancé",
-    "fiance",
-    "spouse",
-    "hermana",
-    "hermano",
-    "esposo",
-    "esposa",
-    "hijo",
-    "hija",
-    "madre",
-    "padre",
-    "vecino",
-    "vecina",
-    "mamá",
-    "papá",
-    "abuela",
-    "abuelo",
-    "tía",
-    "tío",
-    "child",
-    "kid",
-    "baby",
-    "stepson",
-    "stepdaughter",
-    "guardian",
-    "landlord",
-    "tenant",
-    "coworker",
-    "colleague",
-];
-const TITLES: &[&str] = &[
-    "dr",
-    "mr",
-    "mrs",
-    "ms",
-    "miss",
-    "mx",
-    "doctor",
-    "prescriber",
-    "dra",
-    "sr",
-    "sra",
-    "srta",
-    "prof",
-];
-const WEAK: &[&str] = &[
-    "for", "to", "with", "call", "on", "tell", "ask", "para", "and", "visit", "named", "called",
-    "text", "remind", "notify", "de", "por", "from", "contact", "page",
-];
-/// Verbs whose object is a person: a capitalised word after them is a name.
-const CALL_VERBS: &[&str] = &[
-    "call", "tell", "ask", "remind", "notify", "page", "text", "contact", "email", "phone",
-    "llame", "llamar",
-];
-/// Words after a possessive name that show it is a person (`Tendai's refill`).
-const PERSONAL_AFTER: &[&str] = &[
-    "account",
-    "refill",
-    "refills",
-    "prescription",
-    "prescriptions",
-    "order",
-    "meds",
-    "medication",
-    "medications",
-    "appointment",
-    "delivery",
-    "package",
-    "dob",
-    "birthday",
-    "mrn",
-    "phone",
-    "number",
-    "address",
-    "chart",
-    "insurance",
-    "doctor",
-    "mom",
-    "dad",
-    "daughter",
-    "son",
-    "wife",
-    "husband",
-    "mother",
-    "father",
-    "sister",
-    "brother",
-    "caregiver",
-    "room",
-    "apartment",
-    "house",
-    "place",
-    "rx",
-    "pills",
-    "insulin",
-    "inhaler",
-    "labs",
-    "results",
-    "diagnosis",
-    "condition",
-    "surgery",
-];
-const GREETINGS: &[&str] = &[
-    "hi",
-    "hello",
-    "hey",
-    "dear",
-    "hola",
-    "morning",
-    "afternoon",
-    "evening",
-    "attn",
-];
-const THANKS: &[&str] = &["thanks", "thank", "thx", "ty", "gracias", "cheers"];
-const STAFF_WORDS: &[&str] = &[
-    "pharmacy",
-    "pharmacist",
-    "driver",
-    "courier",
-    "delivery",
-    "store",
-    "farmacia",
-    "dispatch",
-    "team",
-];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum CueKind {
@@ -302,12 +149,15 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
     let mut i = 0;
     while i < ctx.toks.len() {
         let Some(t) = ctx.tok(i) else { break };
-        if t.kind != Kind::Word || !name_word(ctx, i) {
+        // Cheap gate first: a lower-case word can only start a name right after a cue word.
+        let raw = ctx.raw(i);
+        let maybe = t.kind == Kind::Word
+            && (is_cap(raw) || ctx.prev(i).is_some_and(|p| lower_name_may_follow(ctx, p)));
+        if !maybe || !name_word(ctx, i) {
             i += 1;
             continue;
         }
         let cue = cue_for(ctx, i);
-        let raw = ctx.raw(i);
         let low0 = ctx.low(i);
         let low0 = low0.strip_suffix("'s").unwrap_or(low0);
         let first_dict = ctx.lex.is_first_name(low0);
@@ -430,11 +280,6 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
     }
 }
 
-const PARTICLES: &[&str] = &[
-    "de", "del", "la", "van", "von", "der", "den", "da", "di", "le", "bin", "ibn", "al", "el",
-    "dos", "das", "du",
-];
-
 /// The next token of a name after token `j`: one space, a hyphen, or a particle run, then a
 /// capitalised word.
 fn next_name_token(ctx: &Ctx<'_>, j: usize, allow_lower: bool) -> Option<usize> {
@@ -464,51 +309,10 @@ fn next_name_token(ctx: &Ctx<'_>, j: usize, allow_lower: bool) -> Option<usize> 
     None
 }
 
-const SURNAME_ENDINGS: &[&str] = &[
-    "son", "sen", "sson", "ez", "ski", "ska", "sky", "ova", "ovа", "enko", "ian", "yan", "vich",
-    "vic", "poulos", "escu", "ini", "elli", "etti", "berg", "stein", "mann", "baum", "feld",
-    "wicz", "czyk", "owski", "iak", "ashvili", "adze", "oglu", "quist", "strom", "gaard",
-];
-
 /// Whether a word looks like a surname by its ending (`Kowalczyk`, `Andersson`, `Petrenko`).
 fn surname_like(w: &str) -> bool {
     w.len() >= 5 && SURNAME_ENDINGS.iter().any(|e| w.ends_with(e))
 }
-
-/// Verbs that, right after one capitalised word, show it is a person (`Zorvan turned 92`).
-const PERSON_VERBS: &[&str] = &[
-    "turned",
-    "refused",
-    "called",
-    "asked",
-    "said",
-    "signed",
-    "picked",
-    "passed",
-    "lives",
-    "prefers",
-    "requested",
-    "wants",
-    "needs",
-    "isn't",
-    "wasn't",
-    "doesn't",
-    "didn't",
-    "can't",
-    "accepted",
-    "confirmed",
-    "declined",
-    "moved",
-    "texted",
-    "emailed",
-    "phoned",
-    "answered",
-];
-/// Words after a vocative comma (`Zorvan, we need to verify`).
-const AFTER_VOCATIVE: &[&str] = &[
-    "we", "you", "your", "please", "this", "i", "i'm", "can", "could", "just", "are", "is",
-    "thanks", "thank",
-];
 
 /// Whether what follows the capitalised word(s) ending at `j` shows a person: a person verb;
 /// for two or more words also `is`/`was`/`has`/`will`; a vocative comma at sentence start.
@@ -525,6 +329,19 @@ fn person_follows(ctx: &Ctx<'_>, j: usize, multi: bool) -> bool {
             .next(n)
             .is_some_and(|m| AFTER_VOCATIVE.contains(&ctx.low(m)))
         && ctx.prev(j).is_none_or(|p| ctx.is_boundary(p))
+}
+
+/// Whether a lower-case name may follow token `p` (`is`, `soy`, `:`, `my sister`, `hi`).
+fn lower_name_may_follow(ctx: &Ctx<'_>, p: usize) -> bool {
+    let w = ctx.low(p);
+    ctx.is_sym(p, b':')
+        || ctx.is_sym(p, b',')
+        || matches!(
+            w,
+            "is" | "es" | "soy" | "llamo" | "i'm" | "im" | "am" | "this"
+        )
+        || GREETINGS.contains(&w)
+        || RELATIONS.contains(&w)
 }
 
 /// `Tendai's refill`: a possessive followed by something only a person has.

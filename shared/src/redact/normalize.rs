@@ -130,7 +130,8 @@ const DIGIT_WORDS: [(&str, char); 21] = [
 ];
 
 fn digit_word(w: &str) -> Option<char> {
-    if w.len() > 6 {
+    let first = w.as_bytes().first()?.to_ascii_lowercase();
+    if w.len() < 2 || w.len() > 6 || !b"zotfsencud".contains(&first) {
         return None;
     }
     DIGIT_WORDS

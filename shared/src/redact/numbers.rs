@@ -23,11 +23,13 @@ pub(crate) struct Chain {
     pub digits: Vec<u8>,
     pub plus: bool,
     pub paren: bool,
+    /// Length of each group, computed once.
+    pub lens: Vec<usize>,
 }
 
 impl Chain {
-    fn lens(&self) -> Vec<usize> {
-        self.groups.iter().map(|g| g.end - g.start).collect()
+    fn lens(&self) -> &[usize] {
+        &self.lens
     }
 }
 
@@ -93,6 +95,7 @@ pub(crate) fn chain_at(ctx: &Ctx<'_>, start: usize) -> Chain {
             break;
         }
     }
+    let lens = groups.iter().map(|g| g.end - g.start).collect();
     Chain {
         range: s..pos,
         groups,
@@ -100,10 +103,11 @@ pub(crate) fn chain_at(ctx: &Ctx<'_>, start: usize) -> Chain {
         digits,
         plus,
         paren,
+        lens,
     }
 }
 
-fn word_after(ctx: &Ctx<'_>, pos: usize) -> (String, bool) {
+fn word_after<'c>(ctx: &'c Ctx<'_>, pos: usize) -> (&'c str, bool) {
     // The word right after `pos` (skipping at most one space), and whether it was glued.
     let glued = ctx.byte(pos).is_ascii_alphabetic() || ctx.byte(pos) == 0xC2;
     let mut p = pos;
@@ -114,7 +118,7 @@ fn word_after(ctx: &Ctx<'_>, pos: usize) -> (String, bool) {
     while ctx.byte(e).is_ascii_alphabetic() {
         e += 1;
     }
-    (ctx.lower.get(p..e).unwrap_or("").to_owned(), glued)
+    (ctx.lower.get(p..e).unwrap_or(""), glued)
 }
 
 const UNITS: &[&str] = &[
@@ -188,7 +192,7 @@ fn phone_shape(c: &Chain) -> bool {
         // `1 (206) 555-0180`
         return n == 11 && c.digits.first() == Some(&b'1');
     }
-    let nanp = match lens.as_slice() {
+    let nanp = match lens {
         [3, 3, 4] => same_seps(c, b"-. "),
         [1, 3, 3, 4] => c.digits.first() == Some(&b'1') && same_seps(c, b"-. "),
         [1, 3, 4] => false,
@@ -229,11 +233,11 @@ fn card_shape(c: &Chain) -> bool {
         return true; // typed digit by digit
     }
     let all4 = lens.iter().take(lens.len() - 1).all(|l| *l == 4);
-    all4 || matches!(lens.as_slice(), [4, 6, 5] | [4, 6, 4]) && same_seps(c, b"- ")
+    all4 || matches!(lens, [4, 6, 5] | [4, 6, 4]) && same_seps(c, b"- ")
 }
 
 fn ssn_shape(c: &Chain) -> bool {
-    (c.lens().as_slice() == [3, 2, 4] && same_seps(c, b"-. "))
+    (c.lens() == [3, 2, 4] && same_seps(c, b"-. "))
         || (c.digits.len() == 9 && c.groups.len() == 9 && same_seps(c, b" -"))
 }
 
@@ -280,7 +284,7 @@ fn classify(
         Some(Cue::Rx) if (5..=12).contains(&n) => {
             return Some((Label::RxNumber, prio::CUED, "rx_cue"))
         }
-        Some(Cue::Zip) if n == 5 || (n == 9 && c.lens().as_slice() == [5, 4]) => {
+        Some(Cue::Zip) if n == 5 || (n == 9 && c.lens() == [5, 4]) => {
             return Some((Label::Zip, prio::CUED, "zip_cue"))
         }
         Some(Cue::Age) if n <= 3 && age_value(&c.digits) => {
@@ -384,7 +388,7 @@ pub(crate) fn detect_chains(ctx: &mut Ctx<'_>, rec: &RecordView) {
         if forced.is_none() && glued && c.groups.len() == 1 {
             continue; // `20mg`, `8am`: a mixed token, read by the id detector.
         }
-        if operational(ctx, &c, &after, glued) {
+        if operational(ctx, &c, after, glued) {
             continue;
         }
         let cue = forced.or_else(|| ctx.cue_before(i, 6).map(|(c, _)| c));
@@ -479,6 +483,7 @@ fn chain_sub(ctx: &Ctx<'_>, range: Range<usize>, groups: &[Range<usize>], seps: 
         digits,
         plus: false,
         paren: false,
+        lens: groups.iter().map(|g| g.end - g.start).collect(),
     }
 }
 
@@ -508,121 +513,4 @@ fn glued_cue(ctx: &Ctx<'_>, i: usize) -> Option<(usize, Cue)> {
         })
     })?;
     Some((t.s + split, cue))
-}
-
-/// Identifiers with letters: MBI, DEA, member ids, alphanumeric MRNs, HICNs.
-pub(crate) fn detect_ids(ctx: &mut Ctx<'_>, rec: &RecordView) {
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i < ctx.toks.len() {
-        let Some(t) = ctx.tok(i) else { break };
-        if !matches!(t.kind, Kind::Mixed | Kind::Num) || t.e - t.s > 40 {
-            i += 1;
-            continue;
-        }
-        // Up to three groups joined by one `-` or space: MBI written 4-3-4.
-        let mut j = i;
-        let mut compact: Vec<u8> = ctx.raw(i).bytes().collect();
-        let mut end = t.e;
-        let mut best: Option<(Label, usize, usize, u8, &'static str)> = None;
-        for round in 0..3 {
-            // Joined groups are only ever an MBI written 4-3-4; other ids are single tokens.
-            let r = if round == 0 {
-                id_label(ctx, i, &compact, rec)
-            } else {
-                validate::mbi(&compact).then_some((Label::Mbi, prio::CHECKSUM, "mbi"))
-            };
-            if let Some(r) = r {
-                best = Some((r.0, end, j, r.1, r.2));
-            }
-            let (Some(sep), Some(nx)) = (ctx.tok(j + 1), ctx.tok(j + 2)) else {
-                break;
-            };
-            let sep_ok = sep.e == sep.s + 1 && matches!(ctx.byte(sep.s), b'-' | b' ');
-            if !sep_ok
-                || !matches!(nx.kind, Kind::Mixed | Kind::Num | Kind::Word)
-                || nx.e - nx.s > 4
-            {
-                break;
-            }
-            compact.extend(ctx.raw(j + 2).bytes());
-            end = nx.e;
-            j += 2;
-            if compact.len() > 11 {
-                break;
-            }
-        }
-        if let Some((label, e, last, p, det)) = best {
-            if !ctx.in_opaque(&(t.s..e)) {
-                found.push((label, t.s..e, p, det));
-            }
-            i = last + 1;
-        } else {
-            i += 1;
-        }
-    }
-    for (label, r, p, det) in found {
-        ctx.push(label, r, p, det);
-    }
-}
-
-const ID_SKIP_PREFIXES: &[&str] = &["1z", "tba", "ord", "trk", "po", "inv", "ref", "conf"];
-
-fn id_label(
-    ctx: &Ctx<'_>,
-    i: usize,
-    compact: &[u8],
-    rec: &RecordView,
-) -> Option<(Label, u8, &'static str)> {
-    let letters = compact.iter().filter(|b| b.is_ascii_alphabetic()).count();
-    let digits = compact.iter().filter(|b| b.is_ascii_digit()).count();
-    if letters + digits != compact.len() || letters == 0 || digits == 0 {
-        return None;
-    }
-    if let Some(l) = rec.match_alnum(compact) {
-        return Some((l, prio::RECORD, "order_record"));
-    }
-    if validate::mbi(compact) {
-        return Some((Label::Mbi, prio::CHECKSUM, "mbi"));
-    }
-    if validate::dea(compact) {
-        return Some((Label::Dea, prio::CHECKSUM, "dea"));
-    }
-    let low = String::from_utf8_lossy(compact).to_ascii_lowercase();
-    if ID_SKIP_PREFIXES.iter().any(|p| low.starts_with(p)) {
-        return None;
-    }
-    let lead = compact
-        .iter()
-        .take_while(|b| b.is_ascii_alphabetic())
-        .count();
-    let tail_digits = compact
-        .get(lead..)
-        .is_some_and(|r| r.iter().all(u8::is_ascii_digit));
-    let cue = ctx.cue_before(i, 6).map(|(c, _)| c);
-    match cue {
-        Some(Cue::Skip | Cue::Delivery | Cue::Pharmacy) => return None,
-        Some(Cue::Mrn) if digits >= 5 && lead <= 3 => {
-            return Some((Label::Mrn, prio::CUED, "mrn_cue"))
-        }
-        Some(Cue::Rx) if digits >= 5 && lead <= 3 => {
-            return Some((Label::RxNumber, prio::CUED, "rx_cue"))
-        }
-        Some(Cue::Insurance | Cue::Medicare) if digits >= 4 && compact.len() >= 6 => {
-            return Some((Label::InsuranceId, prio::CUED, "member_cue"))
-        }
-        _ => {}
-    }
-    // Member-id shape: 1-3 letters and 8-12 digits; HICN: 9 digits and 1-2 letters.
-    if tail_digits && (1..=3).contains(&lead) && (8..=12).contains(&digits) {
-        return Some((Label::InsuranceId, prio::CUED, "member_shape"));
-    }
-    let hicn = digits == 9
-        && compact.iter().take(9).all(u8::is_ascii_digit)
-        && (1..=2).contains(&letters)
-        && compact.len() <= 11;
-    if hicn {
-        return Some((Label::InsuranceId, prio::CUED, "hicn_shape"));
-    }
-    None
 }

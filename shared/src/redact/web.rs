@@ -355,17 +355,36 @@ fn mark_blobs(ctx: &mut Ctx<'_>) {
 
 /// Runs the web detectors (first, so that later detectors skip these regions).
 pub(crate) fn detect(ctx: &mut Ctx<'_>) {
-    let has = |c: u8| ctx.text.as_bytes().contains(&c);
-    if has(b'@') {
+    // Cheap gates so that most messages skip most detectors.
+    let bytes = ctx.text.as_bytes();
+    let low = ctx.lower.as_str();
+    let at_sign = bytes.contains(&b'@');
+    let urlish = low.contains("://")
+        || low.contains("www.")
+        || bytes
+            .windows(2)
+            .any(|w| w.first().is_some_and(u8::is_ascii_alphabetic) && w.get(1) == Some(&b'/'));
+    let spelled_at = ["[at]", "(at)", "{at}", " at ", "arroba"]
+        .iter()
+        .any(|w| low.contains(w));
+    let spelled_dot = ["dot", "punto", ".com", ".org", ".net", ".edu", ".gov"]
+        .iter()
+        .any(|w| low.contains(w));
+    let v4 = bytes
+        .windows(3)
+        .any(|w| matches!(w, [a, b'.', c] if a.is_ascii_digit() && c.is_ascii_digit()));
+    let v6 = bytes.iter().filter(|b| **b == b':').count() >= 2;
+
+    if at_sign {
         detect_at_emails(ctx);
     }
-    if has(b'/') || ctx.lower.contains("www.") {
+    if urlish {
         detect_urls(ctx);
     }
-    if ["at", "arroba"].iter().any(|w| ctx.lower.contains(w)) {
+    if spelled_at && spelled_dot {
         detect_spelled_emails(ctx);
     }
-    if has(b'.') || has(b':') {
+    if v4 || v6 {
         detect_ips(ctx);
     }
     mark_blobs(ctx);
