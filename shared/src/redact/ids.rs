@@ -14,7 +14,9 @@ pub(crate) fn detect_ids(ctx: &mut Ctx<'_>, rec: &RecordView) {
     let mut i = 0;
     while i < ctx.toks.len() {
         let Some(t) = ctx.tok(i) else { break };
-        if !matches!(t.kind, Kind::Mixed | Kind::Num) || t.e - t.s > 40 {
+        // Every id here has letters in its first group (an MBI starts `1EG4`), so only mixed
+        // tokens can start one.
+        if t.kind != Kind::Mixed || t.e - t.s > 40 {
             i += 1;
             continue;
         }

@@ -379,6 +379,17 @@ pub(crate) fn detect_chains(ctx: &mut Ctx<'_>, rec: &RecordView) {
             },
             _ => continue,
         };
+        // A short lone number (`3 bags`, `stop 4`) is nothing unless it could be an age.
+        if forced.is_none() && t.e - t.s <= 2 {
+            let next = ctx.byte(t.e);
+            let joins = (matches!(next, b'-' | b'.' | b'/' | b' ' | b')')
+                && digit(ctx.byte(t.e + 1)))
+                || (next == b' ' && ctx.byte(t.e + 1) == b'(');
+            let opens = t.s > 0 && matches!(ctx.byte(t.s - 1), b'+' | b'(');
+            if !joins && !opens && !(t.e - t.s == 2 && ctx.byte(t.s) == b'9') {
+                continue;
+            }
+        }
         let c = chain_at(ctx, start);
         consumed = c.range.end;
         if ctx.in_opaque(&c.range) {
