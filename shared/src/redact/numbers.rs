@@ -386,7 +386,8 @@ pub(crate) fn detect_chains(ctx: &mut Ctx<'_>, rec: &RecordView) {
                 && digit(ctx.byte(t.e + 1)))
                 || (next == b' ' && ctx.byte(t.e + 1) == b'(');
             let opens = t.s > 0 && matches!(ctx.byte(t.s - 1), b'+' | b'(');
-            if !joins && !opens && !(t.e - t.s == 2 && ctx.byte(t.s) == b'9') {
+            let maybe_age = t.e - t.s == 2 && ctx.byte(t.s) == b'9';
+            if !(joins || opens || maybe_age) {
                 continue;
             }
         }
