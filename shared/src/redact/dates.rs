@@ -126,6 +126,10 @@ pub(crate) fn decide(ctx: &Ctx<'_>, tok: usize, d: &DateVal, rec: &RecordView) -
 }
 
 fn month(w: &str) -> Option<u8> {
+    let first = *w.as_bytes().first()?;
+    if !(3..=10).contains(&w.len()) || !b"jfmasondeg".contains(&first) {
+        return None;
+    }
     Some(match w {
         "january" | "jan" | "enero" => 1,
         "february" | "feb" | "febrero" => 2,

@@ -357,6 +357,7 @@ pub(crate) struct Lexicon {
     surnames: FastSet<String>,
     not_names: FastSet<String>,
     cues: FastMap<&'static str, Cue>,
+    lower_name_cues: FastSet<&'static str>,
 }
 
 fn load_words(src: &str) -> FastSet<String> {
@@ -408,12 +409,19 @@ impl Lexicon {
         let not_names = load_words(NOT_NAMES);
         first_names.retain(|n| !not_names.contains(n.as_str()));
         let cues = CUE_WORDS.iter().copied().collect();
+        let lower_name_cues = ["is", "es", "soy", "llamo", "i'm", "im", "am", "this"]
+            .iter()
+            .chain(super::name_words::GREETINGS)
+            .chain(super::name_words::RELATIONS)
+            .copied()
+            .collect();
         Lexicon {
             phrases,
             first_names,
             surnames,
             not_names,
             cues,
+            lower_name_cues,
         }
     }
 
@@ -436,6 +444,11 @@ impl Lexicon {
     /// Whether `w` (lower case) is a word that is never a name.
     pub fn is_not_name(&self, w: &str) -> bool {
         self.not_names.contains(w) || self.phrases.contains_key(w) || self.cues.contains_key(w)
+    }
+
+    /// Whether a lower-case name may follow the word `w` (`is`, `soy`, `hi`, `sister`).
+    pub fn is_lower_name_cue(&self, w: &str) -> bool {
+        self.lower_name_cues.contains(w)
     }
 
     /// The cue carried by `w` (lower case), if any.

