@@ -417,3 +417,11 @@ fn c6_zero_width_split_and_spelled_out_phones_are_found() {
     );
     assert!(found("Order 1234567890 shipped").is_empty());
 }
+
+#[test]
+fn month_and_year_after_a_birth_cue_is_hidden_but_a_year_alone_is_not() {
+    assert!(has("I was born in March 1956.", Label::Dob, "March 1956"));
+    assert!(has("Born 3 March 1956 in Ohio", Label::Dob, "3 March 1956"));
+    assert!(found("We moved in May 2024.").is_empty());
+    assert!(found("I was born in 1955, so senior discount.").is_empty());
+}

@@ -218,6 +218,33 @@ pub(crate) fn detect_month_dates(ctx: &mut Ctx<'_>, rec: &RecordView) {
             }
             continue;
         }
+        // Month and year only (`born in March 1956`): a date element, hidden only after a
+        // birth or clinical cue.
+        let day_before = ctx.prev(i).is_some_and(|p| {
+            let p = if matches!(ctx.low(p), "de" | "of")
+                || ctx.is_sym(p, b'-')
+                || ctx.is_sym(p, b'/')
+            {
+                ctx.prev(p).unwrap_or(p)
+            } else {
+                p
+            };
+            day_at(ctx, p).is_some()
+        });
+        if let Some(y) = after.and_then(|a| year_at(ctx, a)).filter(|_| !day_before) {
+            let date_cue = |c: Cue| matches!(c, Cue::Dob | Cue::ClinicalDate);
+            let label = match ctx.cue_before_where(i, 7, date_cue).map(|(c, _)| c) {
+                Some(Cue::Dob) => Some(Label::Dob),
+                Some(Cue::ClinicalDate) => Some(Label::Date),
+                _ => None,
+            };
+            if let (Some(label), Some(a), Some(st)) = (label, after, ctx.tok(i)) {
+                if let Some(et) = ctx.tok(a).filter(|_| y > 0) {
+                    found.push((label, st.s..et.e));
+                }
+            }
+            continue;
+        }
         // Day first: `4 de marzo de 1956`, `3rd of March, 1990`, `4 March 1956`, `4-Mar-1956`.
         let mut p = ctx.prev(i);
         let mut dashed = false;
