@@ -135,8 +135,11 @@ pub fn hidden_ranges(text: &str, findings: &[Finding], role: Role) -> Vec<(Range
                     if first.start >= r.start && first.end <= r.end && first.start < first.end =>
                 {
                     let first = clamp(text, first);
-                    if first.start > r.start {
-                        out.push((r.start..first.start, f.label));
+                    // `Okafor, Sofia`: hide the surname, keep the comma and space readable.
+                    let head = text.get(r.start..first.start).unwrap_or("");
+                    let head_end = r.start + head.trim_end_matches([' ', ',']).len();
+                    if head_end > r.start {
+                        out.push((r.start..head_end, f.label));
                     }
                     let tail = text.get(first.end..r.end).unwrap_or("");
                     let skip = tail.len() - tail.trim_start().len();

@@ -425,3 +425,15 @@ fn month_and_year_after_a_birth_cue_is_hidden_but_a_year_alone_is_not() {
     assert!(found("We moved in May 2024.").is_empty());
     assert!(found("I was born in 1955, so senior discount.").is_empty());
 }
+
+#[test]
+fn surname_comma_given_name_keeps_only_the_given_name_for_the_driver() {
+    assert_eq!(
+        driver("Pt: DOE, JANE needs a refill"),
+        "Pt: [NAME], JANE needs a refill"
+    );
+    assert_eq!(
+        driver("Patient Okafor, Sofia called"),
+        "Patient [NAME], Sofia called"
+    );
+}

@@ -272,6 +272,23 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
         } else {
             (NamePart::Whole, None)
         };
+        // `DOE, JANE` / `Okafor, Sofia`: a surname, a comma, then a given name.
+        if !multi && !first_dict && ctx.is_sym(j + 1, b',') {
+            let given = ctx.next(j + 1).filter(|g| {
+                let gl = ctx.low(*g).trim_end_matches("'s");
+                ctx.tok(*g).is_some_and(|t| t.kind == Kind::Word)
+                    && ctx.lex.is_first_name(gl)
+                    && (is_cap(ctx.raw(*g)) || cue == CueKind::AnyCase)
+            });
+            if let Some((g, gt)) = given.and_then(|g| ctx.tok(g).map(|t| (g, t))) {
+                let strong = matches!(cue, CueKind::AnyCase | CueKind::Strong | CueKind::Title);
+                if strong || sur_dict {
+                    found.push((ft.s..gt.e, NamePart::Whole, Some(gt.s..gt.e)));
+                    i = g + 1;
+                    continue;
+                }
+            }
+        }
         found.push((ft.s..end, part, first));
         i = j + 1;
     }
