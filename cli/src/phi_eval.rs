@@ -50,7 +50,10 @@ struct Span {
 }
 
 fn byte_range(text: &str, o: &Value) -> Option<Range<usize>> {
-    if let (Some(s), Some(e)) = (o.get("byte_start").and_then(Value::as_u64), o.get("byte_end").and_then(Value::as_u64)) {
+    if let (Some(s), Some(e)) = (
+        o.get("byte_start").and_then(Value::as_u64),
+        o.get("byte_end").and_then(Value::as_u64),
+    ) {
         return Some(s as usize..e as usize);
     }
     let s = o.get("start")?.as_u64()? as usize;
@@ -67,8 +70,15 @@ fn cp_to_byte(text: &str, cp: usize) -> Option<usize> {
 
 fn spans(text: &str, o: &Value, key: &str) -> Vec<Span> {
     let mut out = Vec::new();
-    for s in o.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
-        let Some(range) = byte_range(text, s) else { continue };
+    for s in o
+        .get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        let Some(range) = byte_range(text, s) else {
+            continue;
+        };
         let first = s.get("first").and_then(Value::as_array).and_then(|a| {
             let (fs, fe) = (a.first()?.as_u64()? as usize, a.get(1)?.as_u64()? as usize);
             Some(cp_to_byte(text, fs)?..cp_to_byte(text, fe)?)
@@ -83,20 +93,31 @@ fn spans(text: &str, o: &Value, key: &str) -> Vec<Span> {
             label,
             range,
             first,
-            name_part: s.get("name_part").and_then(Value::as_str).unwrap_or("").to_owned(),
-            value: s.get("value").and_then(Value::as_str).unwrap_or("").to_owned(),
+            name_part: s
+                .get("name_part")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+            value: s
+                .get("value")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
         });
     }
     out
 }
 
 fn ignorable(c: char) -> bool {
-    c.is_whitespace() || matches!(c as u32, 0x200B..=0x200F | 0x2060 | 0xFEFF | 0x00AD | 0x202A..=0x202E | 0x2066..=0x2069)
+    c.is_whitespace()
+        || matches!(c as u32, 0x200B..=0x200F | 0x2060 | 0xFEFF | 0x00AD | 0x202A..=0x202E | 0x2066..=0x2069)
 }
 
 /// Whether every significant byte of `r` lies inside one of `cover`.
 fn covered(text: &str, r: &Range<usize>, cover: &[Range<usize>]) -> bool {
-    let Some(slice) = text.get(r.clone()) else { return false };
+    let Some(slice) = text.get(r.clone()) else {
+        return false;
+    };
     slice.char_indices().all(|(i, c)| {
         let p = r.start + i;
         ignorable(c) || cover.iter().any(|x| x.start <= p && p < x.end)
@@ -128,7 +149,11 @@ fn record_from(spans: &[Span]) -> OrderRecord {
         dob: first("DOB"),
         mrn: first("MRN"),
         member_id: first("INSURANCE_ID"),
-        medications: spans.iter().filter(|s| s.label == "MEDICATION").map(|s| s.value.clone()).collect(),
+        medications: spans
+            .iter()
+            .filter(|s| s.label == "MEDICATION")
+            .map(|s| s.value.clone())
+            .collect(),
         phone: first("PHONE"),
     }
 }
@@ -137,7 +162,9 @@ fn in_record(s: &Span, rec: &OrderRecord) -> bool {
     let eq = |v: &Option<String>| v.as_deref() == Some(s.value.as_str());
     match s.label.as_str() {
         "NAME" => rec.patient_name.as_deref().is_some_and(|n| {
-            n.to_lowercase().split_whitespace().any(|p| s.value.to_lowercase().split_whitespace().any(|q| q == p))
+            n.to_lowercase()
+                .split_whitespace()
+                .any(|p| s.value.to_lowercase().split_whitespace().any(|q| q == p))
         }),
         "DOB" => eq(&rec.dob),
         "MRN" => eq(&rec.mrn),
@@ -161,7 +188,8 @@ fn rate(n: usize, d: usize) -> f64 {
 /// # Errors
 /// When the file cannot be read or a line is not valid JSON.
 pub fn run(args: &PhiEvalArgs) -> Result<(), String> {
-    let data = std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read corpus: {e}"))?;
+    let data =
+        std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read corpus: {e}"))?;
     let redactor = Redactor::new();
     let mut per: BTreeMap<String, Tally> = BTreeMap::new();
     let (mut findings_total, mut tp_strict, mut tp_any) = (0usize, 0usize, 0usize);
@@ -176,8 +204,13 @@ pub fn run(args: &PhiEvalArgs) -> Result<(), String> {
         if line.trim().is_empty() {
             continue;
         }
-        let o: Value = serde_json::from_str(line).map_err(|_| format!("line {}: invalid JSON", n + 1))?;
-        let id = o.get("id").and_then(Value::as_str).unwrap_or("?").to_owned();
+        let o: Value =
+            serde_json::from_str(line).map_err(|_| format!("line {}: invalid JSON", n + 1))?;
+        let id = o
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_owned();
         let text = o.get("text").and_then(Value::as_str).unwrap_or("");
         let gold = spans(text, &o, "spans");
         let decoy = spans(text, &o, "decoys");
@@ -185,17 +218,26 @@ pub fn run(args: &PhiEvalArgs) -> Result<(), String> {
             .get("tags")
             .and_then(Value::as_array)
             .is_some_and(|t| t.iter().any(|x| x.as_str() == Some("negative")));
-        let record = if args.with_record { record_from(&gold) } else { OrderRecord::default() };
+        let record = if args.with_record {
+            record_from(&gold)
+        } else {
+            OrderRecord::default()
+        };
 
         let t0 = Instant::now();
-        let found: Vec<Finding> = redactor.scan(text, &record).map_err(|e| format!("line {}: {e}", n + 1))?;
+        let found: Vec<Finding> = redactor
+            .scan(text, &record)
+            .map_err(|e| format!("line {}: {e}", n + 1))?;
         scan_time += t0.elapsed();
         messages += 1;
         bytes += text.len();
 
         for g in &gold {
-            let same: Vec<Range<usize>> =
-                found.iter().filter(|f| f.label.as_str() == g.label).map(|f| f.range.clone()).collect();
+            let same: Vec<Range<usize>> = found
+                .iter()
+                .filter(|f| f.label.as_str() == g.label)
+                .map(|f| f.range.clone())
+                .collect();
             let any: Vec<Range<usize>> = found.iter().map(|f| f.range.clone()).collect();
             let t = per.entry(g.label.clone()).or_default();
             t.gold += 1;
@@ -207,8 +249,11 @@ pub fn run(args: &PhiEvalArgs) -> Result<(), String> {
                 t.coverage += 1;
             }
             if args.show_errors && !strict {
-                let got: Vec<&str> =
-                    found.iter().filter(|f| overlaps(&f.range, &g.range)).map(|f| f.label.as_str()).collect();
+                let got: Vec<&str> = found
+                    .iter()
+                    .filter(|f| overlaps(&f.range, &g.range))
+                    .map(|f| f.label.as_str())
+                    .collect();
                 println!("miss {id} {} {:?} got {:?}", g.label, g.range, got);
             }
             if args.with_record && in_record(g, &record) {
@@ -222,7 +267,10 @@ pub fn run(args: &PhiEvalArgs) -> Result<(), String> {
             findings_total += 1;
             let t = per.entry(f.label.as_str().to_owned()).or_default();
             t.found += 1;
-            if gold.iter().any(|g| g.label == f.label.as_str() && overlaps(&g.range, &f.range)) {
+            if gold
+                .iter()
+                .any(|g| g.label == f.label.as_str() && overlaps(&g.range, &f.range))
+            {
                 t.tp += 1;
                 tp_strict += 1;
             } else if args.show_errors {
@@ -230,9 +278,20 @@ pub fn run(args: &PhiEvalArgs) -> Result<(), String> {
                     .iter()
                     .filter(|g| overlaps(&g.range, &f.range))
                     .map(|g| g.label.as_str())
-                    .chain(decoy.iter().filter(|d| overlaps(&d.range, &f.range)).map(|d| d.label.as_str()))
+                    .chain(
+                        decoy
+                            .iter()
+                            .filter(|d| overlaps(&d.range, &f.range))
+                            .map(|d| d.label.as_str()),
+                    )
                     .collect();
-                println!("false {id} {} {:?} ({}) overlaps {:?}", f.label.as_str(), f.range, f.detector, what);
+                println!(
+                    "false {id} {} {:?} ({}) overlaps {:?}",
+                    f.label.as_str(),
+                    f.range,
+                    f.detector,
+                    what
+                );
             }
             if gold.iter().any(|g| overlaps(&g.range, &f.range)) {
                 tp_any += 1;
@@ -250,8 +309,10 @@ pub fn run(args: &PhiEvalArgs) -> Result<(), String> {
                 negatives_flagged += 1;
             }
         }
-        let hidden: Vec<Range<usize>> =
-            hidden_ranges(text, &found, Role::Driver).into_iter().map(|(r, _)| r).collect();
+        let hidden: Vec<Range<usize>> = hidden_ranges(text, &found, Role::Driver)
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
         for g in &gold {
             let parts: Vec<Range<usize>> = match g.label.as_str() {
                 "ADDRESS" | "ZIP" => Vec::new(),
@@ -264,7 +325,10 @@ pub fn run(args: &PhiEvalArgs) -> Result<(), String> {
             };
             let parts: Vec<Range<usize>> = parts
                 .into_iter()
-                .filter(|p| text.get(p.clone()).is_some_and(|s| s.chars().any(|c| !ignorable(c))))
+                .filter(|p| {
+                    text.get(p.clone())
+                        .is_some_and(|s| s.chars().any(|c| !ignorable(c)))
+                })
                 .collect();
             if parts.is_empty() {
                 continue;
@@ -280,9 +344,14 @@ pub fn run(args: &PhiEvalArgs) -> Result<(), String> {
     }
 
     let (mut gold_total, mut strict_total, mut cov_total) = (0, 0, 0);
-    println!("{:<14} {:>5} {:>8} {:>8} {:>6} {:>9}", "label", "gold", "recall", "covered", "found", "precision");
+    println!(
+        "{:<14} {:>5} {:>8} {:>8} {:>6} {:>9}",
+        "label", "gold", "recall", "covered", "found", "precision"
+    );
     for l in Label::ALL {
-        let Some(t) = per.get(l.as_str()) else { continue };
+        let Some(t) = per.get(l.as_str()) else {
+            continue;
+        };
         gold_total += t.gold;
         strict_total += t.strict;
         cov_total += t.coverage;
@@ -296,7 +365,9 @@ pub fn run(args: &PhiEvalArgs) -> Result<(), String> {
             rate(t.tp, t.found)
         );
     }
-    println!("spans: {gold_total}, found (label match) {strict_total}, covered (any label) {cov_total}");
+    println!(
+        "spans: {gold_total}, found (label match) {strict_total}, covered (any label) {cov_total}"
+    );
     println!(
         "findings: {findings_total}, overlapping a span of the same label {tp_strict}, of any label {tp_any} (precision any-label {:.4})",
         rate(tp_any, findings_total)
@@ -305,7 +376,10 @@ pub fn run(args: &PhiEvalArgs) -> Result<(), String> {
     println!("negative messages flagged: {negatives_flagged}/{negatives}");
     println!("driver view: {leaks} of {must_hide} must-hide spans leak");
     if args.with_record {
-        println!("order-record values found: {rec_found}/{rec_gold} (recall {:.4})", rate(rec_found, rec_gold));
+        println!(
+            "order-record values found: {rec_found}/{rec_gold} (recall {:.4})",
+            rate(rec_found, rec_gold)
+        );
     }
     let secs = scan_time.as_secs_f64();
     if secs > 0.0 {

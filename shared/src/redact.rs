@@ -19,7 +19,9 @@
 
 mod address;
 mod dates;
+mod ids;
 mod lexicon;
+mod name_words;
 mod names;
 mod normalize;
 mod numbers;
@@ -57,9 +59,14 @@ impl std::error::Error for RedactError {}
 
 /// The PHI detector. Built once (dictionaries are indexed in [`Redactor::new`]), then shared:
 /// it is `Send + Sync` and holds no per-message state.
-#[derive(Debug)]
 pub struct Redactor {
     lex: lexicon::Lexicon,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Redactor(..)")
+    }
 }
 
 impl Default for Redactor {
@@ -71,7 +78,9 @@ impl Default for Redactor {
 impl Redactor {
     /// Builds the redactor and its dictionaries.
     pub fn new() -> Redactor {
-        Redactor { lex: lexicon::Lexicon::new() }
+        Redactor {
+            lex: lexicon::Lexicon::new(),
+        }
     }
 
     /// Finds PHI in `text`, using the order's own record for certain matches.
@@ -93,7 +102,7 @@ impl Redactor {
         web::detect(&mut ctx);
         record::detect(&mut ctx, &rec);
         numbers::detect_chains(&mut ctx, &rec);
-        numbers::detect_ids(&mut ctx, &rec);
+        ids::detect_ids(&mut ctx, &rec);
         dates::detect_month_dates(&mut ctx, &rec);
         address::detect(&mut ctx);
         terms::detect(&mut ctx);
@@ -127,10 +136,15 @@ pub fn hidden_ranges(text: &str, findings: &[Finding], role: Role) -> Vec<(Range
             Visibility::Redacted => out.push((r, f.label)),
             Visibility::FirstNameOnly => match (f.name_part, &f.first_name) {
                 (NamePart::First, _) => {}
-                (_, Some(first)) if first.start >= r.start && first.end <= r.end && first.start < first.end => {
+                (_, Some(first))
+                    if first.start >= r.start && first.end <= r.end && first.start < first.end =>
+                {
                     let first = clamp(text, first);
-                    if first.start > r.start {
-                        out.push((r.start..first.start, f.label));
+                    // `Okafor, Sofia`: hide the surname, keep the comma and space readable.
+                    let head = text.get(r.start..first.start).unwrap_or("");
+                    let head_end = r.start + head.trim_end_matches([' ', ',']).len();
+                    if head_end > r.start {
+                        out.push((r.start..head_end, f.label));
                     }
                     let tail = text.get(first.end..r.end).unwrap_or("");
                     let skip = tail.len() - tail.trim_start().len();
@@ -262,7 +276,9 @@ impl IngestPolicy {
 
     /// The mode for messages sent by `role`.
     pub fn mode(&self, role: Role) -> &IngestMode {
-        self.modes.get(role_index(role)).unwrap_or(&IngestMode::Redact)
+        self.modes
+            .get(role_index(role))
+            .unwrap_or(&IngestMode::Redact)
     }
 
     /// `Ok(())` when `role` may send a message with these findings; otherwise the labels that
@@ -271,7 +287,9 @@ impl IngestPolicy {
     /// # Errors
     /// The rejected labels when the sender's mode is [`IngestMode::Reject`] and one matches.
     pub fn check(&self, role: Role, findings: &[Finding]) -> Result<(), Vec<Label>> {
-        let IngestMode::Reject(triggers) = self.mode(role) else { return Ok(()) };
+        let IngestMode::Reject(triggers) = self.mode(role) else {
+            return Ok(());
+        };
         let mut hit: Vec<Label> = findings
             .iter()
             .map(|f| f.label)

@@ -42,7 +42,10 @@ fn year(s: &[u8]) -> Option<u16> {
     }
 }
 
-fn md(a: u32, b: u32) -> Option<(u8, u8, Option<(u8, u8)>)> {
+/// Month, day and the swapped reading when both are valid.
+type MonthDay = (u8, u8, Option<(u8, u8)>);
+
+fn md(a: u32, b: u32) -> Option<MonthDay> {
     let us = (1..=12).contains(&a) && (1..=31).contains(&b);
     let eu = (1..=12).contains(&b) && (1..=31).contains(&a);
     match (us, eu) {
@@ -55,20 +58,34 @@ fn md(a: u32, b: u32) -> Option<(u8, u8, Option<(u8, u8)>)> {
 
 /// Reads a numeric date chain.
 pub(crate) fn numeric(ctx: &Ctx<'_>, c: &Chain) -> Option<DateVal> {
-    let g: Vec<&[u8]> = c.groups.iter().map(|r| ctx.text.as_bytes().get(r.clone()).unwrap_or(&[])).collect();
+    let g: Vec<&[u8]> = c
+        .groups
+        .iter()
+        .map(|r| ctx.text.as_bytes().get(r.clone()).unwrap_or(&[]))
+        .collect();
     let sep = *c.seps.first()?;
-    if c.plus || c.paren || !c.seps.iter().all(|s| *s == sep) || !matches!(sep, b'/' | b'-' | b'.') {
+    if c.plus || c.paren || !c.seps.iter().all(|s| *s == sep) || !matches!(sep, b'/' | b'-' | b'.')
+    {
         return None;
     }
     match g.as_slice() {
         [y, m, d] if y.len() == 4 && m.len() <= 2 && d.len() <= 2 => {
             let (y, m, d) = (year(y)?, num(m)?, num(d)?);
-            ((1..=12).contains(&m) && (1..=31).contains(&d))
-                .then_some(DateVal { y: Some(y), m: m as u8, d: d as u8, alt: None })
+            ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some(DateVal {
+                y: Some(y),
+                m: m as u8,
+                d: d as u8,
+                alt: None,
+            })
         }
         [a, b, y] if a.len() <= 2 && b.len() <= 2 && (y.len() == 2 || y.len() == 4) => {
             let (m, d, alt) = md(num(a)?, num(b)?)?;
-            Some(DateVal { y: Some(year(y)?), m, d, alt })
+            Some(DateVal {
+                y: Some(year(y)?),
+                m,
+                d,
+                alt,
+            })
         }
         [a, b] if sep == b'/' && a.len() <= 2 && b.len() <= 2 => {
             let (m, d, alt) = md(num(a)?, num(b)?)?;
@@ -83,7 +100,19 @@ pub(crate) fn decide(ctx: &Ctx<'_>, tok: usize, d: &DateVal, rec: &RecordView) -
     if rec.dob.is_some_and(|(y, m, dd)| d.matches(y, m, dd)) {
         return Some(Label::Dob);
     }
-    match ctx.cue_before(tok, 7).map(|(c, _)| c) {
+    let date_cue = |c: Cue| {
+        matches!(
+            c,
+            Cue::Dob
+                | Cue::ClinicalDate
+                | Cue::Delivery
+                | Cue::Skip
+                | Cue::Expiry
+                | Cue::Pharmacy
+                | Cue::Card
+        )
+    };
+    match ctx.cue_before_where(tok, 7, date_cue).map(|(c, _)| c) {
         Some(Cue::Dob) => return Some(Label::Dob),
         Some(Cue::ClinicalDate) => return Some(Label::Date),
         Some(Cue::Delivery | Cue::Skip | Cue::Expiry | Cue::Pharmacy | Cue::Card) => return None,
@@ -97,6 +126,10 @@ pub(crate) fn decide(ctx: &Ctx<'_>, tok: usize, d: &DateVal, rec: &RecordView) -
 }
 
 fn month(w: &str) -> Option<u8> {
+    let first = *w.as_bytes().first()?;
+    if !(3..=10).contains(&w.len()) || !b"jfmasondeg".contains(&first) {
+        return None;
+    }
     Some(match w {
         "january" | "jan" | "enero" => 1,
         "february" | "feb" | "febrero" => 2,
@@ -136,7 +169,9 @@ fn day_at(ctx: &Ctx<'_>, i: usize) -> Option<u8> {
 
 fn year_at(ctx: &Ctx<'_>, i: usize) -> Option<u16> {
     let t = ctx.tok(i)?;
-    (t.kind == Kind::Num && t.e - t.s == 4).then(|| year(ctx.low(i).as_bytes())).flatten()
+    (t.kind == Kind::Num && t.e - t.s == 4)
+        .then(|| year(ctx.low(i).as_bytes()))
+        .flatten()
 }
 
 /// Finds month-name dates.
@@ -169,27 +204,68 @@ pub(crate) fn detect_month_dates(ctx: &mut Ctx<'_>, rec: &RecordView) {
                 y = Some(yv);
                 end_tok = k.unwrap_or(a);
             }
-            let d = DateVal { y, m, d: day, alt: None };
-            let (Some(st), Some(et)) = (ctx.tok(i), ctx.tok(end_tok)) else { continue };
+            let d = DateVal {
+                y,
+                m,
+                d: day,
+                alt: None,
+            };
+            let (Some(st), Some(et)) = (ctx.tok(i), ctx.tok(end_tok)) else {
+                continue;
+            };
             if let Some(label) = decide(ctx, i, &d, rec) {
                 found.push((label, st.s..et.e));
             }
             continue;
         }
-        // Day first: `4 de marzo de 1956`, `3rd of March, 1990`, `4 March 1956`.
+        // Month and year only (`born in March 1956`): a date element, hidden only after a
+        // birth or clinical cue.
+        let day_before = ctx.prev(i).is_some_and(|p| {
+            let p = if matches!(ctx.low(p), "de" | "of")
+                || ctx.is_sym(p, b'-')
+                || ctx.is_sym(p, b'/')
+            {
+                ctx.prev(p).unwrap_or(p)
+            } else {
+                p
+            };
+            day_at(ctx, p).is_some()
+        });
+        if let Some(y) = after.and_then(|a| year_at(ctx, a)).filter(|_| !day_before) {
+            let date_cue = |c: Cue| matches!(c, Cue::Dob | Cue::ClinicalDate);
+            let label = match ctx.cue_before_where(i, 7, date_cue).map(|(c, _)| c) {
+                Some(Cue::Dob) => Some(Label::Dob),
+                Some(Cue::ClinicalDate) => Some(Label::Date),
+                _ => None,
+            };
+            if let (Some(label), Some(a), Some(st)) = (label, after, ctx.tok(i)) {
+                if let Some(et) = ctx.tok(a).filter(|_| y > 0) {
+                    found.push((label, st.s..et.e));
+                }
+            }
+            continue;
+        }
+        // Day first: `4 de marzo de 1956`, `3rd of March, 1990`, `4 March 1956`, `4-Mar-1956`.
         let mut p = ctx.prev(i);
+        let mut dashed = false;
         if let Some(pp) = p {
             if matches!(ctx.low(pp), "de" | "of") {
                 p = ctx.prev(pp);
+            } else if (ctx.is_sym(pp, b'-') || ctx.is_sym(pp, b'/')) && pp + 1 == i {
+                dashed = true;
+                p = pp.checked_sub(1);
             }
         }
-        let Some(day) = p.and_then(|pp| day_at(ctx, pp)) else { continue };
+        let Some(day) = p.and_then(|pp| day_at(ctx, pp)) else {
+            continue;
+        };
         let Some(start_tok) = p else { continue };
         let mut end_tok = i;
         let mut y = None;
         let mut k = ctx.next(i);
         if let Some(kk) = k {
-            if ctx.is_sym(kk, b',') || matches!(ctx.low(kk), "de" | "del") {
+            let dash_year = dashed && (ctx.is_sym(kk, b'-') || ctx.is_sym(kk, b'/')) && kk == i + 1;
+            if ctx.is_sym(kk, b',') || matches!(ctx.low(kk), "de" | "del") || dash_year {
                 k = ctx.next(kk);
             }
         }
@@ -197,8 +273,15 @@ pub(crate) fn detect_month_dates(ctx: &mut Ctx<'_>, rec: &RecordView) {
             y = Some(yv);
             end_tok = k.unwrap_or(i);
         }
-        let d = DateVal { y, m, d: day, alt: None };
-        let (Some(st), Some(et)) = (ctx.tok(start_tok), ctx.tok(end_tok)) else { continue };
+        let d = DateVal {
+            y,
+            m,
+            d: day,
+            alt: None,
+        };
+        let (Some(st), Some(et)) = (ctx.tok(start_tok), ctx.tok(end_tok)) else {
+            continue;
+        };
         if let Some(label) = decide(ctx, start_tok, &d, rec) {
             found.push((label, st.s..et.e));
         }

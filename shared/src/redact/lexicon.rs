@@ -14,6 +14,7 @@ const MEDICATIONS: &str = include_str!("../../data/medications.txt");
 const DIAGNOSES: &str = include_str!("../../data/diagnoses.txt");
 const FIRST_NAMES: &str = include_str!("../../data/first_names.txt");
 const SURNAMES: &str = include_str!("../../data/surnames.txt");
+const NOT_NAMES: &str = include_str!("../../data/not_names.txt");
 
 /// FNV-1a: the keys are short words, and SipHash's DoS resistance buys nothing for a fixed,
 /// compile-time key set.
@@ -25,7 +26,11 @@ impl Hasher for Fnv {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
         for b in bytes {
             h ^= u64::from(*b);
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -76,51 +81,273 @@ pub(crate) enum Cue {
     Ip,
 }
 
-fn cue_of(w: &str) -> Option<Cue> {
-    Some(match w {
-        "ssn" | "ss" | "ss#" | "social" | "seguro" | "ssn#" | "itin" => Cue::Ssn,
-        "phone" | "tel" | "telephone" | "cell" | "mobile" | "call" | "calling" | "text" | "reach"
-        | "number" | "fax" | "teléfono" | "telefono" | "celular" | "móvil" | "movil" | "whatsapp"
-        | "ph" | "contact" | "número" | "numero" | "landline" | "home#" | "callback" => Cue::Phone,
-        "mrn" | "chart" | "record" | "mr#" | "expediente" => Cue::Mrn,
-        "member" | "insurance" | "ins" | "policy" | "subscriber" | "medicaid" | "plan" | "bin"
-        | "pcn" | "seguro#" | "coverage" | "beneficiary" | "hicn" | "carrier" => Cue::Insurance,
-        "medicare" | "mbi" => Cue::Medicare,
-        "rx" | "rx#" | "prescription" | "script" | "receta" => Cue::Rx,
-        "npi" => Cue::Npi,
-        "dea" => Cue::Dea,
-        "card" | "visa" | "mastercard" | "amex" | "discover" | "tarjeta" | "credit" | "debit" => {
-            Cue::Card
-        }
-        "dob" | "d.o.b" | "born" | "birth" | "birthday" | "birthdate" | "nacimiento" | "nació"
-        | "nacido" | "nacida" | "cumpleaños" | "bday" => Cue::Dob,
-        "surgery" | "filled" | "fill" | "since" | "discharged" | "discharge" | "admitted"
-        | "admission" | "due" | "starts" | "start" | "started" | "biopsy" | "diagnosed"
-        | "procedure" | "hospitalized" | "visit" | "appointment" | "injection" | "dose" | "lab"
-        | "labs" | "test" | "tested" | "scan" | "mri" | "operation" | "stopped" | "ended"
-        | "expired" | "died" | "passed" | "seen" | "cirugía" | "cirugia" | "alta" => {
-            Cue::ClinicalDate
-        }
-        "zip" | "zipcode" | "postal" | "postcode" => Cue::Zip,
-        "turned" | "aged" | "age" | "edad" => Cue::Age,
-        "order" | "ord" | "receipt" | "tracking" | "store" | "location" | "code" | "gate"
-        | "locker" | "box" | "unit" | "suite" | "apt" | "apartment" | "stop" | "confirmation"
-        | "ref" | "ticket" | "invoice" | "pedido" | "orden" | "código" | "codigo" | "room"
-        | "floor" | "bldg" | "building" | "lot" | "bay" | "door" | "pin" | "shelf" | "bin#"
-        | "route" | "stops" | "package" | "parcel" | "pallet" | "batch" | "lot#" | "bag"
-        | "bags" | "tote" | "totes" | "step" | "option" | "reply" | "press" | "ext" | "extension"
-        | "x" | "version" | "v" => Cue::Skip,
-        "deliver" | "delivery" | "delivered" | "home" | "arrive" | "arriving" | "come" | "coming"
-        | "reschedule" | "rescheduled" | "rescheduling" | "moved" | "window" | "pickup" | "ship"
-        | "ships" | "shipping" | "eta" | "until" | "tomorrow" | "entrega" | "schedule"
-        | "scheduled" | "drop" | "dropoff" | "available" | "back" | "away" | "travel"
-        | "returning" => Cue::Delivery,
-        "main" | "us" | "pharmacy" | "store's" | "office" | "hotline" | "toll" => Cue::Pharmacy,
-        "exp" | "expires" | "expiry" | "expiration" | "vence" | "cvv" => Cue::Expiry,
-        "ip" | "login" | "logins" | "ips" | "address:" => Cue::Ip,
-        _ => return None,
-    })
-}
+/// Cue words and what they say about the value that follows (looked up through a hash map
+/// built once in [`Lexicon::new`]).
+const CUE_WORDS: &[(&str, Cue)] = &[
+    ("ssn", Cue::Ssn),
+    ("ss", Cue::Ssn),
+    ("ss#", Cue::Ssn),
+    ("social", Cue::Ssn),
+    ("seguro", Cue::Ssn),
+    ("ssn#", Cue::Ssn),
+    ("itin", Cue::Ssn),
+    ("phone", Cue::Phone),
+    ("tel", Cue::Phone),
+    ("telephone", Cue::Phone),
+    ("cell", Cue::Phone),
+    ("mobile", Cue::Phone),
+    ("call", Cue::Phone),
+    ("calling", Cue::Phone),
+    ("text", Cue::Phone),
+    ("reach", Cue::Phone),
+    ("fax", Cue::Phone),
+    ("teléfono", Cue::Phone),
+    ("telefono", Cue::Phone),
+    ("celular", Cue::Phone),
+    ("móvil", Cue::Phone),
+    ("movil", Cue::Phone),
+    ("whatsapp", Cue::Phone),
+    ("ph", Cue::Phone),
+    ("contact", Cue::Phone),
+    ("landline", Cue::Phone),
+    ("home#", Cue::Phone),
+    ("callback", Cue::Phone),
+    ("mrn", Cue::Mrn),
+    ("chart", Cue::Mrn),
+    ("record", Cue::Mrn),
+    ("mr#", Cue::Mrn),
+    ("expediente", Cue::Mrn),
+    ("patient", Cue::Mrn),
+    ("hospital#", Cue::Mrn),
+    ("rec", Cue::Mrn),
+    ("mr", Cue::Mrn),
+    ("member", Cue::Insurance),
+    ("insurance", Cue::Insurance),
+    ("ins", Cue::Insurance),
+    ("policy", Cue::Insurance),
+    ("subscriber", Cue::Insurance),
+    ("medicaid", Cue::Insurance),
+    ("plan", Cue::Insurance),
+    ("bin", Cue::Insurance),
+    ("pcn", Cue::Insurance),
+    ("seguro#", Cue::Insurance),
+    ("coverage", Cue::Insurance),
+    ("beneficiary", Cue::Insurance),
+    ("hicn", Cue::Insurance),
+    ("carrier", Cue::Insurance),
+    ("bcbs", Cue::Insurance),
+    ("aetna", Cue::Insurance),
+    ("cigna", Cue::Insurance),
+    ("humana", Cue::Insurance),
+    ("anthem", Cue::Insurance),
+    ("tricare", Cue::Insurance),
+    ("kaiser", Cue::Insurance),
+    ("uhc", Cue::Insurance),
+    ("payer", Cue::Insurance),
+    ("medicare", Cue::Medicare),
+    ("mbi", Cue::Medicare),
+    ("rx", Cue::Rx),
+    ("rx#", Cue::Rx),
+    ("prescription", Cue::Rx),
+    ("script", Cue::Rx),
+    ("receta", Cue::Rx),
+    ("npi", Cue::Npi),
+    ("dea", Cue::Dea),
+    ("card", Cue::Card),
+    ("visa", Cue::Card),
+    ("mastercard", Cue::Card),
+    ("amex", Cue::Card),
+    ("discover", Cue::Card),
+    ("tarjeta", Cue::Card),
+    ("credit", Cue::Card),
+    ("debit", Cue::Card),
+    ("dob", Cue::Dob),
+    ("d.o.b", Cue::Dob),
+    ("born", Cue::Dob),
+    ("birth", Cue::Dob),
+    ("birthday", Cue::Dob),
+    ("birthdate", Cue::Dob),
+    ("nacimiento", Cue::Dob),
+    ("nació", Cue::Dob),
+    ("nacido", Cue::Dob),
+    ("nacida", Cue::Dob),
+    ("cumpleaños", Cue::Dob),
+    ("bday", Cue::Dob),
+    ("nací", Cue::Dob),
+    ("naci", Cue::Dob),
+    ("born:", Cue::Dob),
+    ("surgery", Cue::ClinicalDate),
+    ("filled", Cue::ClinicalDate),
+    ("fill", Cue::ClinicalDate),
+    ("since", Cue::ClinicalDate),
+    ("discharged", Cue::ClinicalDate),
+    ("discharge", Cue::ClinicalDate),
+    ("admitted", Cue::ClinicalDate),
+    ("admission", Cue::ClinicalDate),
+    ("due", Cue::ClinicalDate),
+    ("starts", Cue::ClinicalDate),
+    ("start", Cue::ClinicalDate),
+    ("started", Cue::ClinicalDate),
+    ("biopsy", Cue::ClinicalDate),
+    ("diagnosed", Cue::ClinicalDate),
+    ("procedure", Cue::ClinicalDate),
+    ("hospitalized", Cue::ClinicalDate),
+    ("visit", Cue::ClinicalDate),
+    ("appointment", Cue::ClinicalDate),
+    ("injection", Cue::ClinicalDate),
+    ("dose", Cue::ClinicalDate),
+    ("lab", Cue::ClinicalDate),
+    ("labs", Cue::ClinicalDate),
+    ("test", Cue::ClinicalDate),
+    ("tested", Cue::ClinicalDate),
+    ("scan", Cue::ClinicalDate),
+    ("mri", Cue::ClinicalDate),
+    ("operation", Cue::ClinicalDate),
+    ("stopped", Cue::ClinicalDate),
+    ("ended", Cue::ClinicalDate),
+    ("expired", Cue::ClinicalDate),
+    ("died", Cue::ClinicalDate),
+    ("passed", Cue::ClinicalDate),
+    ("seen", Cue::ClinicalDate),
+    ("cirugía", Cue::ClinicalDate),
+    ("cirugia", Cue::ClinicalDate),
+    ("alta", Cue::ClinicalDate),
+    ("refill", Cue::ClinicalDate),
+    ("refilled", Cue::ClinicalDate),
+    ("vaccinated", Cue::ClinicalDate),
+    ("vaccine", Cue::ClinicalDate),
+    ("shot", Cue::ClinicalDate),
+    ("infusion", Cue::ClinicalDate),
+    ("treatment", Cue::ClinicalDate),
+    ("checkup", Cue::ClinicalDate),
+    ("exam", Cue::ClinicalDate),
+    ("transplant", Cue::ClinicalDate),
+    ("chemo", Cue::ClinicalDate),
+    ("dialysis", Cue::ClinicalDate),
+    ("hospitalised", Cue::ClinicalDate),
+    ("surgical", Cue::ClinicalDate),
+    ("er", Cue::ClinicalDate),
+    ("prescribed", Cue::ClinicalDate),
+    ("written", Cue::ClinicalDate),
+    ("drawn", Cue::ClinicalDate),
+    ("administered", Cue::ClinicalDate),
+    ("onset", Cue::ClinicalDate),
+    ("symptoms", Cue::ClinicalDate),
+    ("fell", Cue::ClinicalDate),
+    ("injured", Cue::ClinicalDate),
+    ("broke", Cue::ClinicalDate),
+    ("diagnosis", Cue::ClinicalDate),
+    ("released", Cue::ClinicalDate),
+    ("zip", Cue::Zip),
+    ("zipcode", Cue::Zip),
+    ("postal", Cue::Zip),
+    ("postcode", Cue::Zip),
+    ("turned", Cue::Age),
+    ("aged", Cue::Age),
+    ("age", Cue::Age),
+    ("edad", Cue::Age),
+    ("order", Cue::Skip),
+    ("ord", Cue::Skip),
+    ("receipt", Cue::Skip),
+    ("tracking", Cue::Skip),
+    ("store", Cue::Skip),
+    ("location", Cue::Skip),
+    ("code", Cue::Skip),
+    ("gate", Cue::Skip),
+    ("locker", Cue::Skip),
+    ("box", Cue::Skip),
+    ("unit", Cue::Skip),
+    ("suite", Cue::Skip),
+    ("apt", Cue::Skip),
+    ("apartment", Cue::Skip),
+    ("stop", Cue::Skip),
+    ("confirmation", Cue::Skip),
+    ("ref", Cue::Skip),
+    ("ticket", Cue::Skip),
+    ("invoice", Cue::Skip),
+    ("pedido", Cue::Skip),
+    ("orden", Cue::Skip),
+    ("código", Cue::Skip),
+    ("codigo", Cue::Skip),
+    ("room", Cue::Skip),
+    ("floor", Cue::Skip),
+    ("bldg", Cue::Skip),
+    ("building", Cue::Skip),
+    ("lot", Cue::Skip),
+    ("bay", Cue::Skip),
+    ("door", Cue::Skip),
+    ("pin", Cue::Skip),
+    ("shelf", Cue::Skip),
+    ("bin#", Cue::Skip),
+    ("route", Cue::Skip),
+    ("stops", Cue::Skip),
+    ("package", Cue::Skip),
+    ("parcel", Cue::Skip),
+    ("pallet", Cue::Skip),
+    ("batch", Cue::Skip),
+    ("lot#", Cue::Skip),
+    ("bag", Cue::Skip),
+    ("bags", Cue::Skip),
+    ("tote", Cue::Skip),
+    ("totes", Cue::Skip),
+    ("step", Cue::Skip),
+    ("option", Cue::Skip),
+    ("reply", Cue::Skip),
+    ("press", Cue::Skip),
+    ("ext", Cue::Skip),
+    ("extension", Cue::Skip),
+    ("x", Cue::Skip),
+    ("version", Cue::Skip),
+    ("v", Cue::Skip),
+    ("deliver", Cue::Delivery),
+    ("delivery", Cue::Delivery),
+    ("delivered", Cue::Delivery),
+    ("home", Cue::Delivery),
+    ("arrive", Cue::Delivery),
+    ("arriving", Cue::Delivery),
+    ("come", Cue::Delivery),
+    ("coming", Cue::Delivery),
+    ("reschedule", Cue::Delivery),
+    ("rescheduled", Cue::Delivery),
+    ("rescheduling", Cue::Delivery),
+    ("moved", Cue::Delivery),
+    ("window", Cue::Delivery),
+    ("pickup", Cue::Delivery),
+    ("ship", Cue::Delivery),
+    ("ships", Cue::Delivery),
+    ("shipping", Cue::Delivery),
+    ("eta", Cue::Delivery),
+    ("until", Cue::Delivery),
+    ("tomorrow", Cue::Delivery),
+    ("entrega", Cue::Delivery),
+    ("schedule", Cue::Delivery),
+    ("scheduled", Cue::Delivery),
+    ("drop", Cue::Delivery),
+    ("dropoff", Cue::Delivery),
+    ("available", Cue::Delivery),
+    ("back", Cue::Delivery),
+    ("away", Cue::Delivery),
+    ("travel", Cue::Delivery),
+    ("returning", Cue::Delivery),
+    ("main", Cue::Pharmacy),
+    ("us", Cue::Pharmacy),
+    ("pharmacy", Cue::Pharmacy),
+    ("store's", Cue::Pharmacy),
+    ("office", Cue::Pharmacy),
+    ("hotline", Cue::Pharmacy),
+    ("toll", Cue::Pharmacy),
+    ("exp", Cue::Expiry),
+    ("expires", Cue::Expiry),
+    ("expiry", Cue::Expiry),
+    ("expiration", Cue::Expiry),
+    ("vence", Cue::Expiry),
+    ("cvv", Cue::Expiry),
+    ("ip", Cue::Ip),
+    ("login", Cue::Ip),
+    ("logins", Cue::Ip),
+    ("ips", Cue::Ip),
+    ("address:", Cue::Ip),
+];
 
 /// The redactor's vocabularies, built once.
 #[derive(Debug)]
@@ -128,49 +355,10 @@ pub(crate) struct Lexicon {
     phrases: FastMap<String, Vec<Phrase>>,
     first_names: FastSet<String>,
     surnames: FastSet<String>,
-    not_names: FastSet<&'static str>,
+    not_names: FastSet<String>,
+    cues: FastMap<&'static str, Cue>,
+    lower_name_cues: FastSet<&'static str>,
 }
-
-/// Capitalised words that are never names: sentence starters, titles, places, products, days.
-const NOT_NAMES: &[&str] = &[
-    "a", "about", "account", "add", "address", "after", "again", "all", "also", "am", "an",
-    "and", "any", "apt", "are", "as", "ask", "at", "ave", "avenue", "back", "be", "because",
-    "been", "before", "best", "bill", "blvd", "both", "box", "building", "but", "by", "call",
-    "can", "can't", "card", "cell", "charge", "check", "city", "clinic", "code", "confirm",
-    "controlled", "copay", "could", "customer", "dad", "daughter", "dear", "deliver", "delivered",
-    "delivery", "did", "do", "doctor", "does", "don't", "door", "dr", "driver", "email",
-    "emergency", "family", "fee", "for", "friday", "from", "front", "gate", "gift", "good",
-    "got", "gracias", "had", "has", "have", "he", "hello", "help", "her", "here", "hey", "hi",
-    "his", "hola", "home", "hospital", "how", "i", "i'll", "i'm", "id", "if", "in", "ins",
-    "insurance", "is", "it", "it's", "just", "keep", "knocked", "last", "leave", "left", "let",
-    "line", "link", "log", "main", "maybe", "me", "medicaid", "medicare", "member", "mi", "miss",
-    "mom", "monday", "mr", "mrs", "ms", "my", "name", "need", "neighbor", "new", "next", "no",
-    "not", "note", "now", "of", "office", "ok", "okay", "on", "one", "only", "or", "order",
-    "our", "out", "package", "parked", "patient", "pay", "pharmacy", "phone", "pickup",
-    "please", "portal", "prescriber", "pt", "questions", "rd", "refill", "reminder", "reply",
-    "request", "rx", "saturday", "see", "she", "should", "so", "social", "someone", "sorry",
-    "st", "still", "store", "street", "sunday", "suite", "surgery", "take", "tell", "text",
-    "thank", "thanks", "that", "the", "their", "then", "there", "they", "this", "thursday",
-    "to", "today", "tomorrow", "track", "tracking", "traffic", "tuesday", "unit", "up", "use",
-    "usted", "via", "was", "we", "wednesday", "were", "what", "when", "where", "which", "while",
-    "who", "why", "will", "with", "would", "yes", "yesterday", "you", "your", "yours", "soy",
-    "señor", "señora", "january", "february", "march", "april", "may", "june", "july", "august",
-    "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul",
-    "aug", "sep", "sept", "oct", "nov", "dec", "ups", "fedex", "usps", "dhl", "amazon",
-    "walgreens", "cvs", "rite", "aid", "kroger", "costco", "target", "walmart", "uber", "lyft",
-    "prius", "transit", "van", "honda", "toyota", "ford", "tesla", "nissan", "mnemonic", "ssn",
-    "dob", "mrn", "npi", "dea", "mbi", "ip", "url", "zip", "hmo", "ppo", "otc", "usa", "us",
-    "north", "south", "east", "west", "lobby", "desk", "room", "floor", "side", "back", "later",
-    "tonight", "noon", "morning", "afternoon", "evening", "night", "week", "month", "year",
-    "hipaa", "covid", "team", "staff", "nurse", "pharmacist", "manager", "support", "service",
-    "hours", "open", "closed", "cold", "chain", "fridge", "bag", "bags", "signature", "sign",
-    "photo", "attached", "instructions", "apartment", "lot", "locker", "building's", "station",
-    "hall", "center", "centre", "medical", "health", "care", "general", "memorial", "saint",
-    "university", "county", "state", "lake", "river", "park", "plaza", "mall", "market",
-    "english", "spanish", "español", "ingles", "inglés", "dios", "buenos", "buenas", "días",
-    "tardes", "noches", "estoy", "estaré", "necesito", "por", "favor", "el", "la", "los", "las",
-    "un", "una", "de", "del", "y", "que", "en", "con", "su", "es", "mi", "hi,", "sir", "madam",
-];
 
 fn load_words(src: &str) -> FastSet<String> {
     src.lines()
@@ -184,7 +372,10 @@ impl Lexicon {
     /// Builds every table from the compiled-in data.
     pub fn new() -> Self {
         let mut phrases: FastMap<String, Vec<Phrase>> = FastMap::default();
-        for (src, label) in [(MEDICATIONS, Label::Medication), (DIAGNOSES, Label::Diagnosis)] {
+        for (src, label) in [
+            (MEDICATIONS, Label::Medication),
+            (DIAGNOSES, Label::Diagnosis),
+        ] {
             for line in src.lines() {
                 let line = line.trim();
                 if line.is_empty() || line.starts_with('#') {
@@ -198,18 +389,40 @@ impl Lexicon {
                     None
                 };
                 let words: Vec<String> = split_phrase(&line.to_lowercase());
-                let Some(first) = words.first().cloned() else { continue };
-                phrases.entry(first).or_default().push(Phrase { words, label, exact });
+                let Some(first) = words.first().cloned() else {
+                    continue;
+                };
+                phrases.entry(first).or_default().push(Phrase {
+                    words,
+                    label,
+                    exact,
+                });
             }
         }
         for list in phrases.values_mut() {
             list.sort_by_key(|p| std::cmp::Reverse(p.words.len()));
         }
         let mut first_names = load_words(FIRST_NAMES);
-        let surnames = load_words(SURNAMES);
-        let not_names: FastSet<&'static str> = NOT_NAMES.iter().copied().collect();
+        let mut surnames = load_words(SURNAMES);
+        // Two-letter surnames (Ma, Do, Li) collide with state codes and common words.
+        surnames.retain(|n| n.chars().count() > 2);
+        let not_names = load_words(NOT_NAMES);
         first_names.retain(|n| !not_names.contains(n.as_str()));
-        Lexicon { phrases, first_names, surnames, not_names }
+        let cues = CUE_WORDS.iter().copied().collect();
+        let lower_name_cues = ["is", "es", "soy", "llamo", "i'm", "im", "am", "this"]
+            .iter()
+            .chain(super::name_words::GREETINGS)
+            .chain(super::name_words::RELATIONS)
+            .copied()
+            .collect();
+        Lexicon {
+            phrases,
+            first_names,
+            surnames,
+            not_names,
+            cues,
+            lower_name_cues,
+        }
     }
 
     /// Dictionary phrases starting with the lower-case word `w`, longest first.
@@ -217,25 +430,60 @@ impl Lexicon {
         self.phrases.get(w)
     }
 
-    /// Whether `w` (lower case) is a known given name.
+    /// Whether `w` (lower case) is a known given name (accents ignored: `María`, `José`).
     pub fn is_first_name(&self, w: &str) -> bool {
         self.first_names.contains(w)
+            || (!w.is_ascii() && self.first_names.contains(&fold_accents(w)))
     }
 
-    /// Whether `w` (lower case) is a known surname.
+    /// Whether `w` (lower case) is a known surname (accents ignored: `García`, `López`).
     pub fn is_surname(&self, w: &str) -> bool {
-        self.surnames.contains(w)
+        self.surnames.contains(w) || (!w.is_ascii() && self.surnames.contains(&fold_accents(w)))
     }
 
     /// Whether `w` (lower case) is a word that is never a name.
     pub fn is_not_name(&self, w: &str) -> bool {
-        self.not_names.contains(w) || self.phrases.contains_key(w) || cue_of(w).is_some()
+        self.not_names.contains(w) || self.phrases.contains_key(w) || self.cues.contains_key(w)
+    }
+
+    /// Whether a lower-case name may follow the word `w` (`is`, `soy`, `hi`, `sister`).
+    pub fn is_lower_name_cue(&self, w: &str) -> bool {
+        self.lower_name_cues.contains(w)
     }
 
     /// The cue carried by `w` (lower case), if any.
     pub fn cue(&self, w: &str) -> Option<Cue> {
-        cue_of(w)
+        self.cues.get(w).copied()
     }
+}
+
+/// Lower-case ASCII spelling of a Latin word with accents (`Ramón` → `ramon`).
+pub(crate) fn fold_accents(w: &str) -> String {
+    w.chars()
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'Á' | 'À' | 'Â' | 'Ä' | 'Ã' | 'Å' => {
+                'a'
+            }
+            'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' | 'Í' | 'Ì' | 'Î' | 'Ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' | 'Ó' | 'Ò' | 'Ô' | 'Ö' | 'Õ' | 'Ø' => {
+                'o'
+            }
+            'ú' | 'ù' | 'û' | 'ü' | 'Ú' | 'Ù' | 'Û' | 'Ü' => 'u',
+            'ñ' | 'Ñ' => 'n',
+            'ç' | 'Ç' => 'c',
+            'ł' | 'Ł' => 'l',
+            'ś' | 'Ś' | 'š' | 'Š' => 's',
+            'ź' | 'ż' | 'ž' | 'Ź' | 'Ż' | 'Ž' => 'z',
+            'ć' | 'č' | 'Ć' | 'Č' => 'c',
+            'ń' | 'Ń' => 'n',
+            'ř' | 'Ř' => 'r',
+            'ğ' | 'Ğ' => 'g',
+            'ı' | 'İ' => 'i',
+            'ş' | 'Ş' => 's',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
 }
 
 /// Splits a dictionary phrase into words the way the tokenizer does (letters, digits, `'`).
@@ -251,10 +499,8 @@ pub(crate) fn split_phrase(s: &str) -> Vec<String> {
         } else {
             0
         };
-        if k == 0 || (k != kind && !cur.is_empty()) {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
+        if (k == 0 || k != kind) && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
         }
         if k != 0 {
             cur.push(c);

@@ -92,15 +92,22 @@ pub(crate) fn normalize(text: &str) -> Normalized {
                 map.push(span);
             }
         }
-        Normalized { text: out, map: Some(map) }
+        Normalized {
+            text: out,
+            map: Some(map),
+        }
     } else {
-        Normalized { text: text.to_owned(), map: None }
+        Normalized {
+            text: text.to_owned(),
+            map: None,
+        }
     };
     spell_digits(folded)
 }
 
-const DIGIT_WORDS: [(&str, char); 20] = [
+const DIGIT_WORDS: [(&str, char); 21] = [
     ("zero", '0'),
+    ("oh", '0'),
     ("one", '1'),
     ("two", '2'),
     ("three", '3'),
@@ -123,10 +130,14 @@ const DIGIT_WORDS: [(&str, char); 20] = [
 ];
 
 fn digit_word(w: &str) -> Option<char> {
-    if w.len() > 6 {
+    let first = w.as_bytes().first()?.to_ascii_lowercase();
+    if w.len() < 2 || w.len() > 6 || !b"zotfsencud".contains(&first) {
         return None;
     }
-    DIGIT_WORDS.iter().find(|(n, _)| n.eq_ignore_ascii_case(w)).map(|(_, d)| *d)
+    DIGIT_WORDS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(w))
+        .map(|(_, d)| *d)
 }
 
 /// Turns runs of four or more spelled-out digits ("nine three four oh ...") into digits, keeping
@@ -213,7 +224,10 @@ fn spell_digits(n: Normalized) -> Normalized {
             map.push(sp);
         }
     }
-    Normalized { text: out, map: Some(map) }
+    Normalized {
+        text: out,
+        map: Some(map),
+    }
 }
 
 #[cfg(test)]

@@ -23,11 +23,13 @@ pub(crate) struct Chain {
     pub digits: Vec<u8>,
     pub plus: bool,
     pub paren: bool,
+    /// Length of each group, computed once.
+    pub lens: Vec<usize>,
 }
 
 impl Chain {
-    fn lens(&self) -> Vec<usize> {
-        self.groups.iter().map(|g| g.end - g.start).collect()
+    fn lens(&self) -> &[usize] {
+        &self.lens
     }
 }
 
@@ -69,7 +71,9 @@ pub(crate) fn chain_at(ctx: &Ctx<'_>, start: usize) -> Chain {
             (b')', b' ', d, _) if open_paren && digit(d) => Some((b')', 2)),
             (b')', d, _, _) if open_paren && digit(d) => Some((b')', 1)),
             (b')', b'-' | b'.', d, _) if open_paren && digit(d) => Some((b')', 2)),
-            (b' ', b'(', d, _) if plus && groups.len() == 1 && digit(d) => Some((b'(', 2)),
+            (b' ', b'(', d, _) if (plus || digits == b"1") && groups.len() == 1 && digit(d) => {
+                Some((b'(', 2))
+            }
             _ => None,
         };
         let Some((sep, n)) = step else { break };
@@ -83,17 +87,27 @@ pub(crate) fn chain_at(ctx: &Ctx<'_>, start: usize) -> Chain {
         pos += n;
         if groups.len() > 64 {
             // Keep consuming digits so the scan stays linear, but stop recording groups.
-            while digit(b(pos)) || matches!(b(pos), b'-' | b'.' | b'/' | b' ') && digit(b(pos + 1)) {
+            while digit(b(pos)) || matches!(b(pos), b'-' | b'.' | b'/' | b' ') && digit(b(pos + 1))
+            {
                 pos += 1;
                 digits.push(b'0');
             }
             break;
         }
     }
-    Chain { range: s..pos, groups, seps, digits, plus, paren }
+    let lens = groups.iter().map(|g| g.end - g.start).collect();
+    Chain {
+        range: s..pos,
+        groups,
+        seps,
+        digits,
+        plus,
+        paren,
+        lens,
+    }
 }
 
-fn word_after(ctx: &Ctx<'_>, pos: usize) -> (String, bool) {
+fn word_after<'c>(ctx: &'c Ctx<'_>, pos: usize) -> (&'c str, bool) {
     // The word right after `pos` (skipping at most one space), and whether it was glued.
     let glued = ctx.byte(pos).is_ascii_alphabetic() || ctx.byte(pos) == 0xC2;
     let mut p = pos;
@@ -104,7 +118,7 @@ fn word_after(ctx: &Ctx<'_>, pos: usize) -> (String, bool) {
     while ctx.byte(e).is_ascii_alphabetic() {
         e += 1;
     }
-    (ctx.lower.get(p..e).unwrap_or("").to_owned(), glued)
+    (ctx.lower.get(p..e).unwrap_or(""), glued)
 }
 
 const UNITS: &[&str] = &[
@@ -128,7 +142,11 @@ fn operational(ctx: &Ctx<'_>, c: &Chain, after: &str, glued: bool) -> bool {
     if before == b'$' || (before == b' ' && before2 == b'$') || matches!(ctx.byte(e), b'%' | b'$') {
         return true;
     }
-    if ctx.text.get(e..).is_some_and(|r| r.starts_with('°') || r.starts_with(" °")) {
+    if ctx
+        .text
+        .get(e..)
+        .is_some_and(|r| r.starts_with('°') || r.starts_with(" °"))
+    {
         return true;
     }
     // Times: 3:45, 12:30pm.
@@ -143,7 +161,9 @@ fn operational(ctx: &Ctx<'_>, c: &Chain, after: &str, glued: bool) -> bool {
 }
 
 fn same_seps(c: &Chain, allowed: &[u8]) -> bool {
-    c.seps.first().is_some_and(|f| allowed.contains(f) && c.seps.iter().all(|s| s == f))
+    c.seps
+        .first()
+        .is_some_and(|f| allowed.contains(f) && c.seps.iter().all(|s| s == f))
 }
 
 fn toll_free(d: &[u8]) -> bool {
@@ -152,7 +172,10 @@ fn toll_free(d: &[u8]) -> bool {
         11 if d.first() == Some(&b'1') => d.get(1..4),
         _ => None,
     };
-    matches!(area, Some(b"800" | b"888" | b"877" | b"866" | b"855" | b"844" | b"833"))
+    matches!(
+        area,
+        Some(b"800" | b"888" | b"877" | b"866" | b"855" | b"844" | b"833")
+    )
 }
 
 /// A phone shape that needs no cue.
@@ -163,9 +186,13 @@ fn phone_shape(c: &Chain) -> bool {
         return (8..=15).contains(&n) && c.groups.len() >= 2;
     }
     if c.paren {
-        return (n == 10) && lens.first() == Some(&3);
+        return (10..=11).contains(&n) && lens.first().is_some_and(|l| (3..=5).contains(l));
     }
-    let nanp = match lens.as_slice() {
+    if c.seps.contains(&b'(') {
+        // `1 (206) 555-0180`
+        return n == 11 && c.digits.first() == Some(&b'1');
+    }
+    let nanp = match lens {
         [3, 3, 4] => same_seps(c, b"-. "),
         [1, 3, 3, 4] => c.digits.first() == Some(&b'1') && same_seps(c, b"-. "),
         [1, 3, 4] => false,
@@ -174,6 +201,21 @@ fn phone_shape(c: &Chain) -> bool {
     };
     if nanp {
         return true;
+    }
+    // Digit by digit (`6 0 8 5 5 5 0 1 4 3`, or spelled out), or a bare ten-digit NANP number.
+    let spaced = c.groups.len() == n && same_seps(c, b" -");
+    let nanp_digits = |d: &[u8]| {
+        let d = if d.len() == 11 && d.first() == Some(&b'1') {
+            d.get(1..).unwrap_or(d)
+        } else {
+            d
+        };
+        d.len() == 10
+            && d.first().is_some_and(|x| *x >= b'2')
+            && d.get(3).is_some_and(|x| *x >= b'2')
+    };
+    if (spaced && (10..=11).contains(&n)) || (c.groups.len() == 1 && nanp_digits(&c.digits)) {
+        return nanp_digits(&c.digits) || c.digits.first() == Some(&b'0');
     }
     // UK/EU national formats: leading 0, 10-11 digits in 2-4 groups.
     c.digits.first() == Some(&b'0')
@@ -187,17 +229,25 @@ fn card_shape(c: &Chain) -> bool {
     if lens.len() == 1 {
         return true;
     }
+    if lens.iter().all(|l| *l == 1) {
+        return true; // typed digit by digit
+    }
     let all4 = lens.iter().take(lens.len() - 1).all(|l| *l == 4);
-    all4 || matches!(lens.as_slice(), [4, 6, 5] | [4, 6, 4]) && same_seps(c, b"- ")
+    all4 || matches!(lens, [4, 6, 5] | [4, 6, 4]) && same_seps(c, b"- ")
 }
 
 fn ssn_shape(c: &Chain) -> bool {
-    (c.lens().as_slice() == [3, 2, 4] && same_seps(c, b"-. "))
+    (c.lens() == [3, 2, 4] && same_seps(c, b"-. "))
         || (c.digits.len() == 9 && c.groups.len() == 9 && same_seps(c, b" -"))
 }
 
 /// What the chain is, given its cue and surroundings.
-fn classify(ctx: &Ctx<'_>, c: &Chain, cue: Option<Cue>, rec: &RecordView) -> Option<(Label, u8, &'static str)> {
+fn classify(
+    ctx: &Ctx<'_>,
+    c: &Chain,
+    cue: Option<Cue>,
+    rec: &RecordView,
+) -> Option<(Label, u8, &'static str)> {
     let n = c.digits.len();
     if n > MAX_CHAIN_DIGITS || n == 0 {
         return None;
@@ -209,15 +259,32 @@ fn classify(ctx: &Ctx<'_>, c: &Chain, cue: Option<Cue>, rec: &RecordView) -> Opt
         return Some((Label::CreditCard, prio::CHECKSUM, "card_luhn"));
     }
     let (after, _) = word_after(ctx, c.range.end);
+    // Formats that say what they are win over operational cue words (`door 923-45-6789`).
+    let strong_shape = ssn_shape(c) || (phone_shape(c) && c.groups.len() >= 2);
+    if strong_shape
+        && matches!(
+            cue,
+            Some(Cue::Skip | Cue::Delivery | Cue::Expiry | Cue::Card)
+        )
+    {
+        if ssn_shape(c) {
+            return Some((Label::Ssn, prio::CHECKSUM, "ssn_shape"));
+        }
+        return (!toll_free(&c.digits)).then_some((Label::Phone, prio::PHONE, "phone_shape"));
+    }
     match cue {
         Some(Cue::Ssn) if n == 9 || n == 4 => return Some((Label::Ssn, prio::CHECKSUM, "ssn_cue")),
         Some(Cue::Npi) if n == 10 => return Some((Label::Npi, prio::CHECKSUM, "npi")),
-        Some(Cue::Mrn) if (4..=12).contains(&n) => return Some((Label::Mrn, prio::CUED, "mrn_cue")),
+        Some(Cue::Mrn) if (4..=12).contains(&n) => {
+            return Some((Label::Mrn, prio::CUED, "mrn_cue"))
+        }
         Some(Cue::Insurance | Cue::Medicare) if (6..=15).contains(&n) => {
             return Some((Label::InsuranceId, prio::CUED, "member_cue"))
         }
-        Some(Cue::Rx) if (5..=12).contains(&n) => return Some((Label::RxNumber, prio::CUED, "rx_cue")),
-        Some(Cue::Zip) if n == 5 || (n == 9 && c.lens().as_slice() == [5, 4]) => {
+        Some(Cue::Rx) if (5..=12).contains(&n) => {
+            return Some((Label::RxNumber, prio::CUED, "rx_cue"))
+        }
+        Some(Cue::Zip) if n == 5 || (n == 9 && c.lens() == [5, 4]) => {
             return Some((Label::Zip, prio::CUED, "zip_cue"))
         }
         Some(Cue::Age) if n <= 3 && age_value(&c.digits) => {
@@ -232,13 +299,20 @@ fn classify(ctx: &Ctx<'_>, c: &Chain, cue: Option<Cue>, rec: &RecordView) -> Opt
     if ssn_shape(c) {
         return Some((Label::Ssn, prio::CHECKSUM, "ssn_shape"));
     }
-    if phone_shape(c) {
-        return if toll_free(&c.digits) { None } else { Some((Label::Phone, prio::PHONE, "phone_shape")) };
-    }
     if n == 10 && c.groups.len() == 1 && validate::npi(&c.digits) {
         return Some((Label::Npi, prio::CHECKSUM, "npi_luhn"));
     }
-    if n <= 3 && age_value(&c.digits) && years_old(ctx, c.range.end) {
+    if phone_shape(c) {
+        return if toll_free(&c.digits) {
+            None
+        } else {
+            Some((Label::Phone, prio::PHONE, "phone_shape"))
+        };
+    }
+    if n <= 3
+        && age_value(&c.digits)
+        && (years_old(ctx, c.range.end) || age_verb_before(ctx, c.range.start))
+    {
         return Some((Label::Age, prio::CUED, "age_years"));
     }
     if n == 5 && c.groups.len() == 1 && after == "area" {
@@ -252,12 +326,36 @@ fn age_value(d: &[u8]) -> bool {
     (90..=130).contains(&v)
 }
 
+/// `she is 95`, `I'm 91`: an age-like number right after a copula.
+fn age_verb_before(ctx: &Ctx<'_>, start: usize) -> bool {
+    let before = ctx.lower.get(..start).unwrap_or("").trim_end();
+    let word = before
+        .rsplit(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .next()
+        .unwrap_or("");
+    let after = ctx.lower.get(start..).unwrap_or("");
+    let next_ok = after
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .trim_start()
+        .chars()
+        .next()
+        .is_none_or(|c| matches!(c, ',' | '.' | '!' | '?' | ';' | 'a' | 'n' | 't'));
+    matches!(
+        word,
+        "is" | "i'm" | "im" | "she's" | "he's" | "am" | "turns" | "turning" | "was"
+    ) && next_ok
+}
+
 fn years_old(ctx: &Ctx<'_>, end: usize) -> bool {
     let rest = ctx.lower.get(end..).unwrap_or("");
     let rest = rest.trim_start_matches([' ', '-']);
     rest.starts_with("years old")
         || rest.starts_with("year old")
         || rest.starts_with("years of age")
+        || rest.starts_with("year-old")
+        || rest.starts_with("years-old")
+        || rest.starts_with("y.o")
+        || rest.starts_with("yr old")
         || rest.starts_with("yo ")
         || rest.starts_with("y/o")
         || rest.starts_with("yrs old")
@@ -281,6 +379,18 @@ pub(crate) fn detect_chains(ctx: &mut Ctx<'_>, rec: &RecordView) {
             },
             _ => continue,
         };
+        // A short lone number (`3 bags`, `stop 4`) is nothing unless it could be an age.
+        if forced.is_none() && t.e - t.s <= 2 {
+            let next = ctx.byte(t.e);
+            let joins = (matches!(next, b'-' | b'.' | b'/' | b' ' | b')')
+                && digit(ctx.byte(t.e + 1)))
+                || (next == b' ' && ctx.byte(t.e + 1) == b'(');
+            let opens = t.s > 0 && matches!(ctx.byte(t.s - 1), b'+' | b'(');
+            let maybe_age = t.e - t.s == 2 && ctx.byte(t.s) == b'9';
+            if !(joins || opens || maybe_age) {
+                continue;
+            }
+        }
         let c = chain_at(ctx, start);
         consumed = c.range.end;
         if ctx.in_opaque(&c.range) {
@@ -290,7 +400,7 @@ pub(crate) fn detect_chains(ctx: &mut Ctx<'_>, rec: &RecordView) {
         if forced.is_none() && glued && c.groups.len() == 1 {
             continue; // `20mg`, `8am`: a mixed token, read by the id detector.
         }
-        if operational(ctx, &c, &after, glued) {
+        if operational(ctx, &c, after, glued) {
             continue;
         }
         let cue = forced.or_else(|| ctx.cue_before(i, 6).map(|(c, _)| c));
@@ -301,7 +411,12 @@ pub(crate) fn detect_chains(ctx: &mut Ctx<'_>, rec: &RecordView) {
             continue;
         }
         if let Some((label, p, det)) = classify(ctx, &c, cue, rec) {
-            found.push((label, c.range.clone(), p, det));
+            let start = if matches!(label, Label::Mrn | Label::InsuranceId | Label::RxNumber) {
+                letter_prefix(ctx, c.range.start).unwrap_or(c.range.start)
+            } else {
+                c.range.start
+            };
+            found.push((label, start..c.range.end, p, det));
         } else if c.seps.contains(&b' ') {
             // Two numbers side by side ("rx 1234567 30"): read each space-separated part.
             for part in split_spaces(ctx, &c) {
@@ -316,6 +431,28 @@ pub(crate) fn detect_chains(ctx: &mut Ctx<'_>, rec: &RecordView) {
     }
 }
 
+/// `XGP 847 293 011`, `W-7399-6987785`: a short capital-letter prefix that is part of the id
+/// (not a cue word such as `MRN` or `RX`).
+fn letter_prefix(ctx: &Ctx<'_>, start: usize) -> Option<usize> {
+    let sep = start.checked_sub(1)?;
+    if !matches!(ctx.byte(sep), b'-' | b' ') {
+        return None;
+    }
+    let mut s = sep;
+    while s > 0 && ctx.byte(s - 1).is_ascii_uppercase() {
+        s -= 1;
+    }
+    let len = sep - s;
+    let word = ctx.lower.get(s..sep)?;
+    let bounded = s == 0 || !ctx.byte(s - 1).is_ascii_alphanumeric();
+    ((1..=4).contains(&len)
+        && bounded
+        && ctx.lex.cue(word).is_none()
+        && word != "id"
+        && word != "no")
+        .then_some(s)
+}
+
 fn split_spaces(ctx: &Ctx<'_>, c: &Chain) -> Vec<Chain> {
     let mut out = Vec::new();
     let mut gi = 0;
@@ -324,8 +461,15 @@ fn split_spaces(ctx: &Ctx<'_>, c: &Chain) -> Vec<Chain> {
         while gj < c.seps.len() && c.seps.get(gj) != Some(&b' ') {
             gj += 1;
         }
-        let (Some(a), Some(b)) = (c.groups.get(gi), c.groups.get(gj)) else { break };
-        let sub = chain_sub(ctx, a.start..b.end, c.groups.get(gi..=gj).unwrap_or(&[]), c.seps.get(gi..gj).unwrap_or(&[]));
+        let (Some(a), Some(b)) = (c.groups.get(gi), c.groups.get(gj)) else {
+            break;
+        };
+        let sub = chain_sub(
+            ctx,
+            a.start..b.end,
+            c.groups.get(gi..=gj).unwrap_or(&[]),
+            c.seps.get(gi..gj).unwrap_or(&[]),
+        );
         out.push(sub);
         gi = gj + 1;
     }
@@ -335,9 +479,24 @@ fn split_spaces(ctx: &Ctx<'_>, c: &Chain) -> Vec<Chain> {
 fn chain_sub(ctx: &Ctx<'_>, range: Range<usize>, groups: &[Range<usize>], seps: &[u8]) -> Chain {
     let digits = groups
         .iter()
-        .flat_map(|g| ctx.text.as_bytes().get(g.clone()).unwrap_or(&[]).iter().copied())
+        .flat_map(|g| {
+            ctx.text
+                .as_bytes()
+                .get(g.clone())
+                .unwrap_or(&[])
+                .iter()
+                .copied()
+        })
         .collect();
-    Chain { range, groups: groups.to_vec(), seps: seps.to_vec(), digits, plus: false, paren: false }
+    Chain {
+        range,
+        groups: groups.to_vec(),
+        seps: seps.to_vec(),
+        digits,
+        plus: false,
+        paren: false,
+        lens: groups.iter().map(|g| g.end - g.start).collect(),
+    }
 }
 
 /// A mixed token whose letters are a cue word glued to digits (`SSN936959067`, `phone5550154`).
@@ -346,109 +505,24 @@ fn glued_cue(ctx: &Ctx<'_>, i: usize) -> Option<(usize, Cue)> {
     let low = ctx.low(i);
     let split = low.find(|c: char| c.is_ascii_digit())?;
     let (letters, rest) = low.split_at(split);
-    if letters.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) || rest.len() < 4 {
+    let continues =
+        matches!(ctx.byte(t.e), b'-' | b'.' | b' ') && ctx.byte(t.e + 1).is_ascii_digit();
+    if letters.is_empty()
+        || !rest.bytes().all(|b| b.is_ascii_digit())
+        || (rest.len() < 4 && !continues)
+    {
         return None;
     }
     let cue = ctx.lex.cue(letters).or_else(|| {
-        ["phone", "cell", "mobile", "tel", "ssn", "mrn", "dob", "npi", "at", "is", "number"]
-            .iter()
-            .find(|w| letters.ends_with(*w))
-            .and_then(|w| match *w {
-                "at" | "is" | "number" => Some(Cue::Phone),
-                w => ctx.lex.cue(w),
-            })
+        [
+            "phone", "cell", "mobile", "tel", "ssn", "mrn", "dob", "npi", "at", "is", "number",
+        ]
+        .iter()
+        .find(|w| letters.ends_with(*w))
+        .and_then(|w| match *w {
+            "at" | "is" | "number" => Some(Cue::Phone),
+            w => ctx.lex.cue(w),
+        })
     })?;
     Some((t.s + split, cue))
-}
-
-/// Identifiers with letters: MBI, DEA, member ids, alphanumeric MRNs, HICNs.
-pub(crate) fn detect_ids(ctx: &mut Ctx<'_>, rec: &RecordView) {
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i < ctx.toks.len() {
-        let Some(t) = ctx.tok(i) else { break };
-        if !matches!(t.kind, Kind::Mixed | Kind::Num) || t.e - t.s > 40 {
-            i += 1;
-            continue;
-        }
-        // Up to three groups joined by one `-` or space: MBI written 4-3-4.
-        let mut j = i;
-        let mut compact: Vec<u8> = ctx.raw(i).bytes().collect();
-        let mut end = t.e;
-        let mut best: Option<(Label, usize, usize, u8, &'static str)> = None;
-        for _ in 0..3 {
-            if let Some(r) = id_label(ctx, i, &compact, rec) {
-                best = Some((r.0, end, j, r.1, r.2));
-            }
-            let (Some(sep), Some(nx)) = (ctx.tok(j + 1), ctx.tok(j + 2)) else { break };
-            let sep_ok = sep.e == sep.s + 1 && matches!(ctx.byte(sep.s), b'-' | b' ');
-            if !sep_ok || !matches!(nx.kind, Kind::Mixed | Kind::Num | Kind::Word) || nx.e - nx.s > 4 {
-                break;
-            }
-            compact.extend(ctx.raw(j + 2).bytes());
-            end = nx.e;
-            j += 2;
-            if compact.len() > 11 {
-                break;
-            }
-        }
-        if let Some((label, e, last, p, det)) = best {
-            if !ctx.in_opaque(&(t.s..e)) {
-                found.push((label, t.s..e, p, det));
-            }
-            i = last + 1;
-        } else {
-            i += 1;
-        }
-    }
-    for (label, r, p, det) in found {
-        ctx.push(label, r, p, det);
-    }
-}
-
-const ID_SKIP_PREFIXES: &[&str] = &["1z", "tba", "ord", "trk", "po", "inv", "ref", "conf"];
-
-fn id_label(ctx: &Ctx<'_>, i: usize, compact: &[u8], rec: &RecordView) -> Option<(Label, u8, &'static str)> {
-    let letters = compact.iter().filter(|b| b.is_ascii_alphabetic()).count();
-    let digits = compact.iter().filter(|b| b.is_ascii_digit()).count();
-    if letters + digits != compact.len() || letters == 0 || digits == 0 {
-        return None;
-    }
-    if let Some(l) = rec.match_alnum(compact) {
-        return Some((l, prio::RECORD, "order_record"));
-    }
-    if validate::mbi(compact) {
-        return Some((Label::Mbi, prio::CHECKSUM, "mbi"));
-    }
-    if validate::dea(compact) {
-        return Some((Label::Dea, prio::CHECKSUM, "dea"));
-    }
-    let low = String::from_utf8_lossy(compact).to_ascii_lowercase();
-    if ID_SKIP_PREFIXES.iter().any(|p| low.starts_with(p)) {
-        return None;
-    }
-    let lead = compact.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    let tail_digits = compact.get(lead..).is_some_and(|r| r.iter().all(u8::is_ascii_digit));
-    let cue = ctx.cue_before(i, 6).map(|(c, _)| c);
-    match cue {
-        Some(Cue::Skip | Cue::Delivery | Cue::Pharmacy) => return None,
-        Some(Cue::Mrn) if digits >= 5 && lead <= 3 => return Some((Label::Mrn, prio::CUED, "mrn_cue")),
-        Some(Cue::Rx) if digits >= 5 && lead <= 3 => return Some((Label::RxNumber, prio::CUED, "rx_cue")),
-        Some(Cue::Insurance | Cue::Medicare) if digits >= 4 && compact.len() >= 6 => {
-            return Some((Label::InsuranceId, prio::CUED, "member_cue"))
-        }
-        _ => {}
-    }
-    // Member-id shape: 1-3 letters and 8-12 digits; HICN: 9 digits and 1-2 letters.
-    if tail_digits && (1..=3).contains(&lead) && (8..=12).contains(&digits) {
-        return Some((Label::InsuranceId, prio::CUED, "member_shape"));
-    }
-    let hicn = digits == 9
-        && compact.iter().take(9).all(u8::is_ascii_digit)
-        && (1..=2).contains(&letters)
-        && compact.len() <= 11;
-    if hicn {
-        return Some((Label::InsuranceId, prio::CUED, "hicn_shape"));
-    }
-    None
 }

@@ -19,11 +19,17 @@ pub(crate) struct RecordView {
 }
 
 fn compact_alnum(s: &str) -> Vec<u8> {
-    s.bytes().filter(u8::is_ascii_alphanumeric).map(|b| b.to_ascii_uppercase()).collect()
+    s.bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|b| b.to_ascii_uppercase())
+        .collect()
 }
 
 fn parse_any_date(s: &str) -> Option<(u16, u8, u8)> {
-    let parts: Vec<&str> = s.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = s
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .collect();
     let n = |p: &str| p.parse::<u32>().ok();
     let (y, m, d) = match parts.as_slice() {
         [y, m, d] if y.len() == 4 => (n(y)?, n(m)?, n(d)?),
@@ -46,8 +52,13 @@ impl RecordView {
             .map(str::to_lowercase)
             .collect();
         let keep = |v: Vec<u8>| if v.len() >= 4 { v } else { Vec::new() };
-        let mut phone: Vec<u8> =
-            r.phone.as_deref().unwrap_or("").bytes().filter(u8::is_ascii_digit).collect();
+        let mut phone: Vec<u8> = r
+            .phone
+            .as_deref()
+            .unwrap_or("")
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .collect();
         if phone.len() == 11 && phone.first() == Some(&b'1') {
             phone.remove(0);
         }
@@ -77,7 +88,11 @@ impl RecordView {
         if d == self.member.as_slice() {
             return Some(Label::InsuranceId);
         }
-        let d = if d.len() == 11 && d.first() == Some(&b'1') { d.get(1..).unwrap_or(d) } else { d };
+        let d = if d.len() == 11 && d.first() == Some(&b'1') {
+            d.get(1..).unwrap_or(d)
+        } else {
+            d
+        };
         (d == self.phone.as_slice()).then_some(Label::Phone)
     }
 
@@ -100,7 +115,8 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>, rec: &RecordView) {
     let mut i = 0;
     while i < ctx.toks.len() {
         let Some(t) = ctx.tok(i) else { break };
-        if t.kind != Kind::Word {
+        // Inside an e-mail or URL the whole value is already hidden as one finding.
+        if t.kind != Kind::Word || ctx.in_opaque(&(t.s..t.e)) {
             i += 1;
             continue;
         }
@@ -124,7 +140,14 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>, rec: &RecordView) {
             }
             let first_tok = pos == 0 && rec.name.len() > 1;
             let (part, first) = if count > 1 {
-                (NamePart::Whole, if first_tok { Some(t.s..t.s + low.len()) } else { None })
+                (
+                    NamePart::Whole,
+                    if first_tok {
+                        Some(t.s..t.s + low.len())
+                    } else {
+                        None
+                    },
+                )
             } else if first_tok {
                 (NamePart::First, None)
             } else {

@@ -84,8 +84,10 @@ fn tokenize(text: &str) -> Vec<Tok> {
                     it.next();
                 } else if d == '\'' && alpha && !digit {
                     // An inner apostrophe (O'Neill, Nina's) when a letter follows.
-                    let next_is_letter =
-                        text.get(j + 1..).and_then(|r| r.chars().next()).is_some_and(char::is_alphabetic);
+                    let next_is_letter = text
+                        .get(j + 1..)
+                        .and_then(|r| r.chars().next())
+                        .is_some_and(char::is_alphabetic);
                     if !next_is_letter {
                         break;
                     }
@@ -109,11 +111,23 @@ fn tokenize(text: &str) -> Vec<Tok> {
                 e = j + 1;
                 it.next();
             }
-            toks.push(Tok { s: i, e, kind: Kind::Space });
+            toks.push(Tok {
+                s: i,
+                e,
+                kind: Kind::Space,
+            });
         } else if c == '\n' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}' {
-            toks.push(Tok { s: i, e: i + c.len_utf8(), kind: Kind::Newline });
+            toks.push(Tok {
+                s: i,
+                e: i + c.len_utf8(),
+                kind: Kind::Newline,
+            });
         } else {
-            toks.push(Tok { s: i, e: i + c.len_utf8(), kind: Kind::Sym });
+            toks.push(Tok {
+                s: i,
+                e: i + c.len_utf8(),
+                kind: Kind::Sym,
+            });
         }
     }
     toks
@@ -141,12 +155,18 @@ impl<'a> Ctx<'a> {
 
     /// The lower-case (ASCII-folded) text of token `i`.
     pub fn low(&self, i: usize) -> &str {
-        self.toks.get(i).and_then(|t| self.lower.get(t.s..t.e)).unwrap_or("")
+        self.toks
+            .get(i)
+            .and_then(|t| self.lower.get(t.s..t.e))
+            .unwrap_or("")
     }
 
     /// The text of token `i` as written (in the detection copy).
     pub fn raw(&self, i: usize) -> &str {
-        self.toks.get(i).and_then(|t| self.text.get(t.s..t.e)).unwrap_or("")
+        self.toks
+            .get(i)
+            .and_then(|t| self.text.get(t.s..t.e))
+            .unwrap_or("")
     }
 
     /// The byte at `pos` of the detection copy, or 0 past the end.
@@ -156,7 +176,8 @@ impl<'a> Ctx<'a> {
 
     /// Whether token `i` is the single character `c`.
     pub fn is_sym(&self, i: usize, c: u8) -> bool {
-        self.tok(i).is_some_and(|t| t.kind == Kind::Sym && t.e == t.s + 1 && self.byte(t.s) == c)
+        self.tok(i)
+            .is_some_and(|t| t.kind == Kind::Sym && t.e == t.s + 1 && self.byte(t.s) == c)
     }
 
     /// Index of the previous non-space token.
@@ -192,7 +213,9 @@ impl<'a> Ctx<'a> {
                 b'!' | b'?' | b';' => true,
                 b'.' => {
                     let next_space = matches!(self.byte(t.e), b' ' | b'\n' | 0);
-                    let abbr = self.prev(i).is_some_and(|p| TITLE_ABBR.contains(&self.low(p)));
+                    let abbr = self
+                        .prev(i)
+                        .is_some_and(|p| TITLE_ABBR.contains(&self.low(p)));
                     next_space && !abbr
                 }
                 _ => false,
@@ -205,15 +228,24 @@ impl<'a> Ctx<'a> {
     pub fn at_sentence_start(&self, i: usize) -> bool {
         match self.prev(i) {
             None => true,
-            Some(p) => {
-                self.is_boundary(p) || (self.is_sym(p, b':') && self.prev(p).is_none())
-            }
+            Some(p) => self.is_boundary(p) || (self.is_sym(p, b':') && self.prev(p).is_none()),
         }
     }
 
     /// The nearest cue word before token `i`, within `max_words` words of the same sentence,
     /// not reaching past another value.
     pub fn cue_before(&self, i: usize, max_words: usize) -> Option<(Cue, usize)> {
+        self.cue_before_where(i, max_words, |_| true)
+    }
+
+    /// Like [`Ctx::cue_before`], but only cues that `keep` accepts count; others are read as
+    /// plain words.
+    pub fn cue_before_where(
+        &self,
+        i: usize,
+        max_words: usize,
+        keep: impl Fn(Cue) -> bool,
+    ) -> Option<(Cue, usize)> {
         let mut j = i;
         let mut words = 0;
         while let Some(p) = self.prev(j) {
@@ -223,18 +255,41 @@ impl<'a> Ctx<'a> {
             let t = self.tok(p)?;
             match t.kind {
                 Kind::Word => {
-                    if let Some(c) = self.lex.cue(self.low(p)) {
+                    // `d.o.b.` written with dots.
+                    if self.low(p) == "b"
+                        && p >= 4
+                        && self.low(p - 2) == "o"
+                        && self.low(p - 4) == "d"
+                    {
+                        return Some((Cue::Dob, p));
+                    }
+                    if let Some(c) = self.lex.cue(self.low(p)).filter(|c| keep(*c)) {
+                        // `zip code 94110`, `area code`: the first word decides.
+                        let before = self.prev(p).map_or("", |q| self.low(q));
+                        if c == Cue::Skip && self.low(p) == "code" {
+                            match before {
+                                "zip" | "postal" => return Some((Cue::Zip, p)),
+                                "area" => return Some((Cue::Phone, p)),
+                                _ => {}
+                            }
+                        }
                         return Some((c, p));
                     }
                     words += 1;
                 }
                 Kind::Mixed => {
                     // Glued cue with a symbol, e.g. `Rx#`, `SSN#`.
-                    if let Some(c) = self.lex.cue(self.low(p)) {
+                    if let Some(c) = self.lex.cue(self.low(p)).filter(|c| keep(*c)) {
                         return Some((c, p));
                     }
                     return None;
                 }
+                // `last 4 of my SSN`: the count belongs to the cue phrase, not a value.
+                Kind::Num
+                    if matches!(
+                        self.prev(p).map(|q| self.low(q)),
+                        Some("last" | "final" | "últimos" | "ultimos")
+                    ) => {}
                 Kind::Num => return None,
                 _ => {}
             }
@@ -248,7 +303,9 @@ impl<'a> Ctx<'a> {
 
     /// Whether `pos` lies inside an opaque region (URL, e-mail, blob).
     pub fn in_opaque(&self, r: &Range<usize>) -> bool {
-        self.opaque.iter().any(|o| o.start < r.end && r.start < o.end)
+        self.opaque
+            .iter()
+            .any(|o| o.start < r.end && r.start < o.end)
     }
 
     /// Adds a candidate.
@@ -274,18 +331,32 @@ pub(crate) fn resolve(mut cands: Vec<Cand>, norm: &Normalized) -> Vec<Finding> {
             .then((b.range.end - b.range.start).cmp(&(a.range.end - a.range.start)))
             .then(a.range.start.cmp(&b.range.start))
     });
+    // Byte occupancy keeps this linear in text length (no pairwise overlap checks).
+    let mut taken = vec![false; norm.text.len()];
     let mut kept: Vec<Cand> = Vec::with_capacity(cands.len());
     for c in cands {
-        if kept.iter().all(|k| k.range.end <= c.range.start || c.range.end <= k.range.start) {
+        let Some(slots) = taken.get_mut(c.range.clone()) else {
+            continue;
+        };
+        if slots.iter().all(|t| !*t) {
+            slots.iter_mut().for_each(|t| *t = true);
             kept.push(c);
         }
     }
     kept.sort_by_key(|c| c.range.start);
     let mut out = Vec::with_capacity(kept.len());
     for c in kept {
-        let Some(range) = norm.to_original(&c.range) else { continue };
+        let Some(range) = norm.to_original(&c.range) else {
+            continue;
+        };
         let first = c.first.as_ref().and_then(|f| norm.to_original(f));
-        out.push(Finding { label: c.label, range, first_name: first, name_part: c.part, detector: c.detector });
+        out.push(Finding {
+            label: c.label,
+            range,
+            first_name: first,
+            name_part: c.part,
+            detector: c.detector,
+        });
     }
     out
 }

@@ -20,7 +20,7 @@ pub(crate) fn luhn(digits: &[u8]) -> bool {
         }
         sum += d;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// NPI: ten digits starting with 1 or 2, Luhn-valid once prefixed with `80840`.

@@ -24,7 +24,10 @@ fn detect_at_emails(ctx: &mut Ctx<'_>) {
     let bytes = ctx.text.as_bytes();
     let mut found = Vec::new();
     let mut from = 0;
-    while let Some(off) = bytes.get(from..).and_then(|r| r.iter().position(|b| *b == b'@')) {
+    while let Some(off) = bytes
+        .get(from..)
+        .and_then(|r| r.iter().position(|b| *b == b'@'))
+    {
         let at = from + off;
         from = at + 1;
         let mut s = at;
@@ -47,7 +50,10 @@ fn detect_at_emails(ctx: &mut Ctx<'_>) {
         let domain = ctx.text.get(at + 1..e).unwrap_or("");
         let local_ok = s < at;
         let domain_ok = domain.contains('.')
-            && domain.rsplit('.').next().is_some_and(|t| t.chars().count() >= 2 && t.chars().all(char::is_alphabetic));
+            && domain
+                .rsplit('.')
+                .next()
+                .is_some_and(|t| t.chars().count() >= 2 && t.chars().all(char::is_alphabetic));
         if local_ok && domain_ok {
             found.push(s..e);
             from = e;
@@ -61,12 +67,17 @@ fn detect_at_emails(ctx: &mut Ctx<'_>) {
 
 /// Whether token `i` is an `at`/`dot` word, bare or in brackets; returns the token span.
 fn spelled(ctx: &Ctx<'_>, i: usize, word: &str) -> Option<(usize, usize)> {
+    let alt = match word {
+        "at" => "arroba",
+        _ => "punto",
+    };
+    let is_word = |k: usize| ctx.low(k) == word || ctx.low(k) == alt;
     let opens = |k: usize| ctx.is_sym(k, b'[') || ctx.is_sym(k, b'(') || ctx.is_sym(k, b'{');
     let closes = |k: usize| ctx.is_sym(k, b']') || ctx.is_sym(k, b')') || ctx.is_sym(k, b'}');
-    if opens(i) && ctx.low(i + 1) == word && closes(i + 2) {
+    if opens(i) && is_word(i + 1) && closes(i + 2) {
         return Some((i, i + 2));
     }
-    if ctx.low(i) == word {
+    if is_word(i) {
         let (s, e) = (i, i);
         if let (Some(p), Some(n)) = (ctx.prev(i), ctx.next(i)) {
             let open = ctx.is_sym(p, b'[') || ctx.is_sym(p, b'(') || ctx.is_sym(p, b'{');
@@ -81,23 +92,31 @@ fn spelled(ctx: &Ctx<'_>, i: usize, word: &str) -> Option<(usize, usize)> {
 }
 
 fn is_part(ctx: &Ctx<'_>, i: usize) -> bool {
-    ctx.tok(i).is_some_and(|t| matches!(t.kind, Kind::Word | Kind::Mixed | Kind::Num))
+    ctx.tok(i)
+        .is_some_and(|t| matches!(t.kind, Kind::Word | Kind::Mixed | Kind::Num))
 }
 
 /// `name [at] mail [dot] com`, `name at mail dot example dot org`.
 fn detect_spelled_emails(ctx: &mut Ctx<'_>) {
     let mut found = Vec::new();
     for i in 0..ctx.toks.len() {
-        let Some((at_s, at_e)) = spelled(ctx, i, "at") else { continue };
+        let quick = matches!(ctx.low(i), "at" | "arroba" | "[" | "(" | "{");
+        if !quick {
+            continue;
+        }
+        let Some((at_s, at_e)) = spelled(ctx, i, "at") else {
+            continue;
+        };
         // Right side: part ((dot|.) part)+, ending in a TLD.
-        let Some(mut j) = ctx.next(at_e) else { continue };
+        let Some(mut j) = ctx.next(at_e) else {
+            continue;
+        };
         if !is_part(ctx, j) || ctx.tok(j).is_some_and(|t| t.kind == Kind::Num) {
             continue;
         }
         let mut dots = 0;
         let mut end_tok = j;
-        loop {
-            let Some(n) = ctx.next(j) else { break };
+        while let Some(n) = ctx.next(j) {
             let adjacent_dot = ctx.is_sym(n, b'.') && n == j + 1;
             let next_part = if adjacent_dot {
                 ctx.next(n).filter(|m| *m == n + 1)
@@ -119,14 +138,16 @@ fn detect_spelled_emails(ctx: &mut Ctx<'_>) {
             continue;
         }
         // Left side: part ((dot|.|_|-) part)*.
-        let Some(mut k) = ctx.prev(at_s) else { continue };
+        let Some(mut k) = ctx.prev(at_s) else {
+            continue;
+        };
         if !is_part(ctx, k) || ctx.lex.cue(ctx.low(k)).is_some() && ctx.low(k) != "number" {
             continue;
         }
         let mut start_tok = k;
-        loop {
-            let Some(p) = ctx.prev(k) else { break };
-            let glue = (ctx.is_sym(p, b'.') || ctx.is_sym(p, b'_') || ctx.is_sym(p, b'-')) && p + 1 == k;
+        while let Some(p) = ctx.prev(k) {
+            let glue =
+                (ctx.is_sym(p, b'.') || ctx.is_sym(p, b'_') || ctx.is_sym(p, b'-')) && p + 1 == k;
             let prev_part = if glue {
                 p.checked_sub(1).filter(|m| is_part(ctx, *m))
             } else if let Some((ds, _)) = spelled(ctx, p, "dot") {
@@ -153,7 +174,12 @@ fn detect_spelled_emails(ctx: &mut Ctx<'_>) {
 }
 
 fn url_char(b: u8) -> bool {
-    b > 0x20 && !matches!(b, b'<' | b'>' | b'"' | b'`' | b'{' | b'}' | b'|' | b'\\' | b'^') && b < 0x80
+    b > 0x20
+        && !matches!(
+            b,
+            b'<' | b'>' | b'"' | b'`' | b'{' | b'}' | b'|' | b'\\' | b'^'
+        )
+        && b < 0x80
 }
 
 /// URLs with a scheme or `www.`, and bare `host.tld/path` forms.
@@ -165,8 +191,14 @@ fn detect_urls(ctx: &mut Ctx<'_>) {
         let rest = low.get(i..).unwrap_or(&[]);
         let at_boundary = i == 0 || low.get(i - 1).is_some_and(|b| !b.is_ascii_alphanumeric());
         let starts = at_boundary
-            && (rest.starts_with(b"http://") || rest.starts_with(b"https://") || rest.starts_with(b"www."));
-        let host_len = if at_boundary && !starts { host_run(rest) } else { 0 };
+            && (rest.starts_with(b"http://")
+                || rest.starts_with(b"https://")
+                || rest.starts_with(b"www."));
+        let host_len = if at_boundary && !starts {
+            host_run(rest)
+        } else {
+            0
+        };
         let bare = host_len > 0 && bare_host_path(rest, host_len);
         if host_len > 0 && !bare {
             // No later start inside this host run can end differently: skip it whole.
@@ -178,7 +210,12 @@ fn detect_urls(ctx: &mut Ctx<'_>) {
             while low.get(e).is_some_and(|b| url_char(*b)) {
                 e += 1;
             }
-            while e > i && matches!(low.get(e - 1), Some(b'.' | b',' | b';' | b':' | b'!' | b'?' | b')' | b']' | b'\'')) {
+            while e > i
+                && matches!(
+                    low.get(e - 1),
+                    Some(b'.' | b',' | b';' | b':' | b'!' | b'?' | b')' | b']' | b'\'')
+                )
+            {
                 e -= 1;
             }
             if e > i + 4 {
@@ -197,7 +234,9 @@ fn detect_urls(ctx: &mut Ctx<'_>) {
 
 /// `portal.example.com/rx/1` without a scheme: a host with a known TLD followed by `/`.
 fn host_run(s: &[u8]) -> usize {
-    s.iter().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')).count()
+    s.iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+        .count()
 }
 
 fn bare_host_path(s: &[u8], host_len: usize) -> bool {
@@ -205,7 +244,9 @@ fn bare_host_path(s: &[u8], host_len: usize) -> bool {
         return false;
     }
     let host = s.get(..host_len).unwrap_or(&[]);
-    let Some(dot) = host.iter().rposition(|b| *b == b'.') else { return false };
+    let Some(dot) = host.iter().rposition(|b| *b == b'.') else {
+        return false;
+    };
     let tld = std::str::from_utf8(host.get(dot + 1..).unwrap_or(&[])).unwrap_or("");
     dot > 0 && TLDS.contains(&tld)
 }
@@ -217,7 +258,11 @@ fn detect_ips(ctx: &mut Ctx<'_>) {
     let mut i = 0;
     while i < b.len() {
         let c = b.get(i).copied().unwrap_or(0);
-        let prev = if i > 0 { b.get(i - 1).copied().unwrap_or(0) } else { 0 };
+        let prev = if i > 0 {
+            b.get(i - 1).copied().unwrap_or(0)
+        } else {
+            0
+        };
         if !c.is_ascii_hexdigit() || prev.is_ascii_alphanumeric() || prev == b'.' || prev == b':' {
             i += 1;
             continue;
@@ -230,7 +275,10 @@ fn detect_ips(ctx: &mut Ctx<'_>) {
             } else if x == b'.' && b.get(e + 1).is_some_and(u8::is_ascii_digit) {
                 dots += 1;
                 e += 1;
-            } else if x == b':' && b.get(e + 1).is_some_and(|y| y.is_ascii_hexdigit() || *y == b':') {
+            } else if x == b':'
+                && b.get(e + 1)
+                    .is_some_and(|y| y.is_ascii_hexdigit() || *y == b':')
+            {
                 colons += 1;
                 e += 1;
             } else if x == b':' && colons > 0 && b.get(e - 1) == Some(&b':') {
@@ -267,7 +315,12 @@ fn detect_ips(ctx: &mut Ctx<'_>) {
 fn ipv4(s: &str) -> bool {
     let parts: Vec<&str> = s.split('.').collect();
     parts.len() == 4
-        && parts.iter().all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok_and(|v| v <= 255))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= 3
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && p.parse::<u16>().is_ok_and(|v| v <= 255)
+        })
 }
 
 /// Long base64-like runs (tokens, hashes): opaque, so no id detector fires inside them.
@@ -302,17 +355,44 @@ fn mark_blobs(ctx: &mut Ctx<'_>) {
 
 /// Runs the web detectors (first, so that later detectors skip these regions).
 pub(crate) fn detect(ctx: &mut Ctx<'_>) {
-    let has = |c: u8| ctx.text.as_bytes().contains(&c);
-    if has(b'@') {
+    // One pass for cheap gates, so that most messages skip most detectors.
+    let bytes = ctx.text.as_bytes();
+    let (mut at_sign, mut alpha_slash, mut digit_dot_digit, mut colons) = (false, false, false, 0);
+    let mut prev = (0u8, 0u8);
+    for &b in bytes {
+        match b {
+            b'@' => at_sign = true,
+            b'/' if prev.1.is_ascii_alphabetic() => alpha_slash = true,
+            b':' => colons += 1,
+            d if d.is_ascii_digit() && prev.1 == b'.' && prev.0.is_ascii_digit() => {
+                digit_dot_digit = true
+            }
+            _ => {}
+        }
+        prev = (prev.1, b);
+    }
+    let low = ctx.lower.as_str();
+    let urlish = alpha_slash || low.contains("www.");
+    let spelled = (low.contains(" at ")
+        || low.contains("[at]")
+        || low.contains("(at)")
+        || low.contains("arroba"))
+        && (low.contains("dot")
+            || low.contains("punto")
+            || low.contains(".com")
+            || low.contains(".org")
+            || low.contains(".net"));
+
+    if at_sign {
         detect_at_emails(ctx);
     }
-    if has(b'/') || ctx.lower.contains("www.") {
+    if urlish {
         detect_urls(ctx);
     }
-    if ctx.lower.contains(" at ") || ctx.lower.contains("[at]") || ctx.lower.contains("(at)") {
+    if spelled {
         detect_spelled_emails(ctx);
     }
-    if has(b'.') || has(b':') {
+    if digit_dot_digit || colons >= 2 {
         detect_ips(ctx);
     }
     mark_blobs(ctx);
