@@ -199,3 +199,16 @@ test('c6_sensitive_diagnoses_and_drugs_in_lowercase_spanish_or_short_form_are_re
   ]);
   assert.deepEqual(found, [], found.join('\n'));
 });
+
+test('c6_a_record_name_stored_as_last_comma_first_keeps_the_surname_from_the_driver', async () => {
+  // "HADDAD, MARIA" is how many pharmacy systems store names. The record matcher takes the
+  // first token as the first name, so the surname becomes the part a driver may see.
+  const order = await room({ patient_name: 'HADDAD, MARIA', medications: ['sertraline'] });
+  assert.equal((await driverSees(order, 'sertraline')).text, '[MEDICATION]', 'control: the record was read');
+  const found = await leaks(order, [
+    ['Haddad', ['haddad']],
+    ['Mrs Haddad will be home', ['haddad']],
+    ['deliver to Haddad at the side door', ['haddad']],
+  ]);
+  assert.deepEqual(found, [], found.join('\n'));
+});
