@@ -212,3 +212,24 @@ test('c6_a_record_name_stored_as_last_comma_first_keeps_the_surname_from_the_dri
   ]);
   assert.deepEqual(found, [], found.join('\n'));
 });
+
+test('c6_hyphenated_and_accented_record_surnames_are_redacted_for_the_driver_as_typed', async () => {
+  // The record keeps "haddad-smith" as one token while messages are split at the hyphen, so
+  // the exact surname from the record never matches; and a surname typed without its accent
+  // ("Garcia" for "García") is the everyday spelling on a phone keyboard.
+  const a = await room({ patient_name: 'Maria Haddad-Smith' }, 'hy');
+  const b = await room({ patient_name: 'Ana María García López' }, 'acc');
+  assert.equal((await driverSees(b, 'García')).text, '[NAME]', 'control: the accented form is found');
+  const found = [
+    ...await leaks(a, [
+      ['Haddad-Smith', ['haddad']],
+      ['Mrs Haddad-Smith at the back door', ['haddad', 'smith']],
+      ['HADDAD-SMITH', ['haddad']],
+    ]),
+    ...await leaks(b, [
+      ['Garcia', ['garcia']],
+      ['for Lopez, gate 12', ['lopez']],
+    ]),
+  ];
+  assert.deepEqual(found, [], found.join('\n'));
+});
