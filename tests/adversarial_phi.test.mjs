@@ -233,3 +233,22 @@ test('c6_hyphenated_and_accented_record_surnames_are_redacted_for_the_driver_as_
   ];
   assert.deepEqual(found, [], found.join('\n'));
 });
+
+test('c6_a_record_medication_entered_with_strength_or_form_is_redacted_when_the_drug_is_named', async () => {
+  // Pharmacy records carry strength and form ("<drug> 463.5 mg/1.5 mL injection"). The record
+  // matcher only finds the whole entry, word for word, so the drug name alone (how people
+  // write it) reaches the driver whenever the general lexicon does not know it: here two HIV
+  // drugs, one of them written exactly as in the record.
+  const order = await room({
+    patient_name: 'Maria Haddad',
+    medications: ['lenacapavir 463.5 mg/1.5 mL injection', 'Apretude (cabotegravir) 600 mg', 'zolvaprine-XR'],
+  });
+  const found = await leaks(order, [
+    ['your lenacapavir shot is in the cooler', ['lenacapavir']],
+    ['Apretude (cabotegravir) 600 mg', ['apretude', 'cabotegravir']],
+    ['Apretude is in the bag', ['apretude']],
+    ['zolvaprine-XR', ['zolvaprine']],
+    ['your zolvaprine refill', ['zolvaprine']],
+  ]);
+  assert.deepEqual(found, [], found.join('\n'));
+});
