@@ -152,6 +152,36 @@ test('d1_http_sends_from_one_user_are_rate_limited_like_socket_frames', async ()
   assert.ok(limited > 0, `100 sends in ${took} ms from one user, none refused (socket limit would allow about ${20 + Math.ceil(took / 100)})`);
 });
 
+test('what held: wrong roles and wrong scopes are refused on every route tried', async () => {
+  const order = orderId('roles');
+  const rec = { patient_name: 'Maria Haddad', medications: ['sertraline'] };
+  assert.equal((await create(order, { participants: [{ user: 'dr-1', role: 'driver' }, { user: 'pt-1', role: 'patient' }, { user: 'ds-1', role: 'dispatcher' }], record: rec })).status, 201);
+  assert.equal((await send(order, ph(), 'r-1', 'Maria Haddad: sertraline')).status, 201);
+  const cases = [
+    ['patient marks delivered', () => call(u(order, '/delivered'), { method: 'POST', token: tok.patient('pt-1', order), body: {} }), 403],
+    ['dispatcher member marks delivered', () => call(u(order, '/delivered'), { method: 'POST', token: tok.dispatcher('ds-1', TENANT), body: {} }), 403],
+    ['driver creates a room', () => create(orderId('d'), { participants: [], record: {} }, tok.driver('dr-1', 'any')), 403],
+    ['patient creates a room', () => create(orderId('p'), { participants: [], record: {} }, tok.patient('pt-1', 'any')), 403],
+    ['driver token with a tenant scope', () => call(u(order), { token: tok.driver('dr-1', [], { tenant: TENANT }) }), 401],
+    ['pharmacist token with an orders scope', () => call(u(order), { token: tok.pharmacist('ph-1', undefined, { orders: [order] }) }), 401],
+    ['auditor of another tenant exports', () => call(u(order, '/audit/export'), { token: tok.auditor('au-2', 'pharmacy-2') }), 403],
+    ['pharmacist member exports', () => call(u(order, '/audit/export'), { token: ph() }), 403],
+    ['dispatcher of another tenant reads', () => call(u(order, '/messages'), { token: tok.dispatcher('ds-1', 'pharmacy-2') }), 403],
+    ['driver grants itself break-glass', () => call(u(order, '/emergency'), { method: 'POST', token: tok.driver('dr-1', order), body: { reason: 'patient_safety', note: 'x', duration_secs: 60 } }), 403],
+  ];
+  for (const [what, run, want] of cases) {
+    const r = await run();
+    assert.equal(r.status, want, `${what}: ${r.text}`);
+  }
+  assert.equal((await call(u(order), { token: ph() })).json.state, 'active');
+  // A non-member dispatcher under break-glass reads the dispatcher's (redacted) view only.
+  const g = await call(u(order, '/emergency'), { method: 'POST', token: tok.dispatcher('ds-9', TENANT), body: { reason: 'patient_safety', note: 'x', duration_secs: 60 } });
+  assert.equal(g.status, 201, g.text);
+  const h = await call(u(order, '/messages'), { token: tok.dispatcher('ds-9', TENANT) });
+  assert.equal(h.status, 200, h.text);
+  assert.ok(!/haddad|sertraline/i.test(JSON.stringify(h.json)), JSON.stringify(h.json));
+});
+
 test('j7_after_every_input_above_the_logs_hold_no_panic_and_the_next_request_succeeds', async () => {
   const logs = srv.logs();
   for (const bad of ['panicked', 'RuntimeError', 'unreachable', 'Uncaught']) assert.ok(!logs.includes(bad), `log has ${bad}`);
