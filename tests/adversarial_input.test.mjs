@@ -182,6 +182,26 @@ test('what held: wrong roles and wrong scopes are refused on every route tried',
   assert.ok(!/haddad|sertraline/i.test(JSON.stringify(h.json)), JSON.stringify(h.json));
 });
 
+test('e3_responses_that_carry_phi_are_sent_with_nosniff_like_error_responses', async () => {
+  // Error bodies get X-Content-Type-Options: nosniff; the object's success bodies (room view
+  // with the record, history, the auditor's NDJSON export with every message) do not.
+  const order = orderId('hdr');
+  const c = await create(order, { participants: [], record: { patient_name: 'Maria Haddad' } });
+  assert.equal(c.status, 201);
+  const err = await call(u(order, '/messages'), { token: tok.pharmacist('ph-9', 'pharmacy-2') });
+  assert.equal(err.headers.get('x-content-type-options'), 'nosniff', 'control: error response');
+  const missing = [];
+  for (const [what, r] of [
+    ['create', c],
+    ['room view', await call(u(order), { token: ph() })],
+    ['history', await call(u(order, '/messages'), { token: ph() })],
+    ['audit export', await call(u(order, '/audit/export'), { token: tok.auditor('au-1', TENANT) })],
+  ]) {
+    if (r.headers.get('x-content-type-options') !== 'nosniff') missing.push(what);
+  }
+  assert.deepEqual(missing, [], 'responses without nosniff');
+});
+
 test('j7_after_every_input_above_the_logs_hold_no_panic_and_the_next_request_succeeds', async () => {
   const logs = srv.logs();
   for (const bad of ['panicked', 'RuntimeError', 'unreachable', 'Uncaught']) assert.ok(!logs.includes(bad), `log has ${bad}`);
