@@ -228,14 +228,39 @@ fn d9_j5_ten_interleaved_senders_get_gap_free_increasing_sequences() {
             limit: Some(100),
         },
     );
-    let order = |p: Result<rxroom_core::room::Page, RoomError>| -> Vec<(u64, String)> {
+    let order = |p: Result<rxroom_core::room::Page, RoomError>| -> Vec<(u64, String, u64)> {
         p.expect("history")
             .messages
             .into_iter()
-            .map(|m| (m.seq, m.id.as_str().to_owned()))
+            .map(|m| (m.seq, m.sender.as_str().to_owned(), m.server_time))
             .collect()
     };
     assert_eq!(order(a), order(b));
+}
+
+#[test]
+fn g2_a_client_message_id_is_shown_only_to_roles_with_a_full_view() {
+    let cast = Cast::new();
+    let mut w = World::with_room(&cast);
+    let sent = w
+        .room()
+        .send(
+            &caller(&cast.pharmacist, &cast.order, T0 + 10),
+            &msg("Haddad-sertraline", "on the way"),
+        )
+        .expect("send");
+    assert_eq!(sent.ack.id.as_str(), "Haddad-sertraline");
+    let mut seen = |who| {
+        w.room()
+            .history(&caller(who, &cast.order, T0 + 20), HistoryQuery::default())
+            .expect("history")
+            .messages[0]
+            .id
+            .as_str()
+            .to_owned()
+    };
+    assert_eq!(seen(&cast.driver), "m-1");
+    assert_eq!(seen(&cast.patient), "Haddad-sertraline");
 }
 
 #[test]
@@ -618,4 +643,29 @@ fn stored_bodies_are_sealed_and_bound_to_their_sequence() {
         .history(&ph, HistoryQuery::default())
         .expect_err("swapped bodies");
     assert_eq!(err.code().as_str(), "INTERNAL");
+}
+
+#[test]
+fn c5_a_message_of_only_invisible_or_control_characters_is_refused() {
+    let cast = Cast::new();
+    let mut w = World::with_room(&cast);
+    for (i, text) in [
+        "\u{200b}\u{200d}",
+        "\u{feff}\u{2060}",
+        "\u{202e}\u{0007}",
+        " \u{0000} ",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let r = w.room().send(
+            &caller(&cast.pharmacist, &cast.order, T0 + 10),
+            &msg(&format!("inv-{i}"), text),
+        );
+        assert_eq!(
+            r.err(),
+            Some(RoomError::InvalidRequest),
+            "text {i} must be refused"
+        );
+    }
 }

@@ -6,7 +6,7 @@
 //! views. Idempotency check and insert are one synchronous step with no other I/O between.
 
 use crate::audit::AuditAction;
-use crate::ids::{Role, UserId};
+use crate::ids::{ClientMessageId, Role, UserId};
 use crate::labels::{Finding, Label, NamePart};
 use crate::policy::Action;
 use crate::room::live::ServerFrame;
@@ -152,7 +152,7 @@ impl<S: RoomStore> Room<'_, S> {
         if req.text.len() > self.config.max_text_bytes {
             return Err(RoomError::PayloadTooLarge);
         }
-        if req.text.trim().is_empty() {
+        if !has_visible_text(&req.text) {
             return Err(RoomError::InvalidRequest);
         }
 
@@ -442,7 +442,7 @@ impl<S: RoomStore> Room<'_, S> {
     ) -> MessageView {
         MessageView {
             seq: m.seq,
-            id: m.client_id.clone(),
+            id: view_id(m, role),
             sender: m.sender.clone(),
             sender_role: m.sender_role,
             server_time: m.server_time_ms,
@@ -505,4 +505,31 @@ impl std::fmt::Debug for Body {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Body(..)")
     }
+}
+
+/// The message id a role sees. The client id is the sender's free choice, so it could carry
+/// PHI past the redactor: roles with a restricted view see an id derived from the sequence.
+fn view_id(m: &StoredMessage, role: Role) -> ClientMessageId {
+    let restricted = Label::ALL
+        .iter()
+        .any(|l| crate::policy::visibility(role, *l) != crate::policy::Visibility::Visible);
+    if !restricted {
+        return m.client_id.clone();
+    }
+    format!("m-{}", m.seq)
+        .parse()
+        .unwrap_or_else(|_| m.client_id.clone())
+}
+
+/// Whether a text has at least one character a reader can see: not whitespace, not a control
+/// character, not an invisible format character (zero-width, bidi, BOM, soft hyphen).
+fn has_visible_text(text: &str) -> bool {
+    text.chars().any(|c| {
+        !(c.is_whitespace()
+            || c.is_control()
+            || matches!(c,
+                '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{180E}'
+                | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+                | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'))
+    })
 }
