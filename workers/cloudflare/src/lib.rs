@@ -67,6 +67,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let headers = response.headers().clone();
     let _ = headers.set("x-request-id", &request_id);
     let _ = headers.set("cache-control", "no-store");
+    let _ = headers.set("x-content-type-options", "nosniff");
     Ok(response.with_headers(headers))
 }
 

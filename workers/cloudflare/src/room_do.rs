@@ -9,11 +9,13 @@ use crate::config::Config;
 use crate::internal::{self, Forwarded};
 use crate::seams::{RoomSealer, Scanner};
 use crate::store::SqlRoomStore;
+use rxroom_core::audit::{AuditAction, EventDraft};
 use rxroom_core::claims::emergency::grant_emergency_access;
 use rxroom_core::claims::{EmergencyReason, EmergencyRequest};
 use rxroom_core::ids::{OrderId, Role};
 use rxroom_core::room::live::{
     accept_frame, check_socket, ClientFrame, Close, FrameVerdict, ServerFrame, SocketAttachment,
+    TokenBucket,
 };
 use rxroom_core::room::{
     AlarmOutcome, Caller, CreateRoom, FinishArchive, HistoryQuery, MarkRead, Room, RoomError,
@@ -32,7 +34,13 @@ use worker::{
 pub struct ChatRoom {
     state: State,
     env: Env,
+    /// Per-user rate limit for sends over HTTP (sockets keep theirs in the attachment). Kept
+    /// in memory: an evicted object starts with full buckets, which only ever allows more.
+    send_limits: std::cell::RefCell<std::collections::HashMap<String, TokenBucket>>,
 }
+
+/// Most sockets that may wait unauthenticated on one room at a time (SECURITY D3).
+const MAX_PENDING_SOCKETS: usize = 32;
 
 /// The sub-protocol a browser or app offers and the server selects (never the token).
 pub const WS_PROTOCOL: &str = "rxroom.v1";
@@ -142,6 +150,7 @@ impl ChatRoom {
             }
             "send" => {
                 let msg: SendMessage = internal::parse(body)?;
+                self.take_send_token(principal.user().as_str(), now, &cfg)?;
                 let sent = self.with_room(&cfg, &order, now, |room| room.send(&caller, &msg))?;
                 if !sent.replay {
                     self.fan_out(
@@ -196,6 +205,8 @@ impl ChatRoom {
                 )
                 .map_err(|_| RoomError::Forbidden)?;
                 store.put_grant(principal.user().as_str(), grant.expires_at_ms())?;
+                let mut draft = draft;
+                draft.ip = fwd.ip.clone();
                 store.append_audit(draft)?;
                 internal::json(
                     201,
@@ -300,8 +311,12 @@ impl ChatRoom {
         }
     }
 
-    /// Sends `frame_for(role)` to every authenticated socket except `skip`.
+    /// Sends `frame_for(role)` to every authenticated socket except `skip`. Each socket's
+    /// right to receive is checked again first (token expiry, idle logoff, the room's
+    /// deadlines): an alarm that fires late must never let a closed session keep receiving.
     fn fan_out(&self, frame_for: impl Fn(Role) -> Option<ServerFrame>, skip: Option<&WebSocket>) {
+        let Ok(cfg) = self.config() else { return };
+        let now = now_ms();
         for ws in self.state.get_websockets() {
             if skip.is_some_and(|s| s == &ws) {
                 continue;
@@ -312,6 +327,25 @@ impl ChatRoom {
             let Some(auth) = att.auth.as_ref() else {
                 continue;
             };
+            if let Some(c) = check_socket(&att, now, &cfg.room.live) {
+                Self::close(&ws, c);
+                continue;
+            }
+            let Ok(order) = self.order_of_socket(&ws) else {
+                continue;
+            };
+            let principal = auth.principal();
+            let caller = Caller {
+                principal: &principal,
+                order: &order,
+                now_ms: now,
+                ip: None,
+                emergency: false,
+            };
+            if let Err(e) = self.with_room(&cfg, &order, now, |room| room.check_live(&caller)) {
+                Self::close(&ws, Close::for_error(&e).unwrap_or(Close::FORBIDDEN));
+                continue;
+            }
             if let Some(frame) = frame_for(auth.role()) {
                 let _ = ws.send_with_str(frame.to_json());
             }
@@ -328,6 +362,22 @@ impl ChatRoom {
         let order = &fwd.order;
         let mut att = SocketAttachment::new(now, &cfg.room.live);
         let mut opening: Vec<ServerFrame> = Vec::new();
+        if fwd.auth.is_none() {
+            let pending = self
+                .state
+                .get_websockets()
+                .iter()
+                .filter(|ws| {
+                    ws.deserialize_attachment::<SocketAttachment>()
+                        .ok()
+                        .flatten()
+                        .is_some_and(|a| a.auth.is_none())
+                })
+                .count();
+            if pending >= MAX_PENDING_SOCKETS {
+                return Err(RoomError::RateLimited);
+            }
+        }
         if let Some(principal) = fwd.principal() {
             let caller = Caller {
                 principal: &principal,
@@ -347,8 +397,10 @@ impl ChatRoom {
         let pair = WebSocketPair::new().map_err(|_| RoomError::Encoding)?;
         // The order rides in the socket's tag, so frames and alarms know it even for a room
         // that does not exist (and must still be refused the same way).
+        // The connecting IP rides in a second tag, for the audit of a first-frame login.
+        let ip_tag = format!("ip:{}", fwd.ip.as_deref().unwrap_or(""));
         self.state
-            .accept_websocket_with_tags(&pair.server, &[order.as_str()]);
+            .accept_websocket_with_tags(&pair.server, &[order.as_str(), ip_tag.as_str()]);
         pair.server
             .serialize_attachment(&att)
             .map_err(|_| RoomError::Encoding)?;
@@ -362,6 +414,59 @@ impl ChatRoom {
             let _ = headers.set("sec-websocket-protocol", WS_PROTOCOL);
         }
         Ok(resp.with_headers(headers))
+    }
+
+    /// The connecting IP recorded when the socket was opened.
+    fn ip_of_socket(&self, ws: &WebSocket) -> Option<String> {
+        self.state.get_tags(ws).iter().find_map(|t| {
+            t.strip_prefix("ip:")
+                .filter(|ip| !ip.is_empty())
+                .map(str::to_owned)
+        })
+    }
+
+    /// Writes a refusal to the region's audit chain (never into the room: it may not exist).
+    async fn audit_refusal(
+        &self,
+        action: AuditAction,
+        principal: Option<&rxroom_core::claims::Principal>,
+        ip: Option<&str>,
+        order: &OrderId,
+        outcome: &str,
+    ) {
+        let draft = EventDraft {
+            action,
+            actor: principal.map(|p| p.user().clone()),
+            role: principal.map(|p| p.role()),
+            ip: ip.map(str::to_owned),
+            device: principal.map(|p| p.device().clone()),
+            order: Some(order.clone()),
+            target: None,
+            outcome: outcome.to_owned(),
+            labels: Vec::new(),
+        };
+        audit_sink::record_region(&self.env, &draft).await;
+    }
+
+    /// Takes one token from `user`'s HTTP send bucket, or refuses with `RATE_LIMITED`.
+    fn take_send_token(
+        &self,
+        user: &str,
+        now: u64,
+        cfg: &Config,
+    ) -> std::result::Result<(), RoomError> {
+        let mut limits = self.send_limits.borrow_mut();
+        if limits.len() > 1024 {
+            limits.clear();
+        }
+        let bucket = limits
+            .entry(user.to_owned())
+            .or_insert_with(|| TokenBucket::full(now, &cfg.room.live));
+        if bucket.try_take(now, &cfg.room.live) {
+            Ok(())
+        } else {
+            Err(RoomError::RateLimited)
+        }
     }
 
     fn close(ws: &WebSocket, close: Close) {
@@ -395,14 +500,31 @@ impl ChatRoom {
         };
 
         if let ClientFrame::Auth { token, last_seq } = &frame {
+            let ip = self.ip_of_socket(&ws);
             let principal = match cfg.verifier.verify(token.expose(), now) {
                 Ok(p) if p.region() == cfg.region => p,
-                Ok(_) => {
+                Ok(p) => {
+                    self.audit_refusal(
+                        AuditAction::AccessForbidden,
+                        Some(&p),
+                        ip.as_deref(),
+                        &order,
+                        "FORBIDDEN",
+                    )
+                    .await;
                     Self::close(&ws, Close::FORBIDDEN);
                     return Ok(());
                 }
                 Err(e) => {
                     crate::log::event("ws_token_refused", Some(e.as_str()));
+                    self.audit_refusal(
+                        AuditAction::TokenRefused,
+                        None,
+                        ip.as_deref(),
+                        &order,
+                        "UNAUTHENTICATED",
+                    )
+                    .await;
                     Self::close(&ws, Close::UNAUTHENTICATED);
                     return Ok(());
                 }
@@ -411,19 +533,36 @@ impl ChatRoom {
                 principal: &principal,
                 order: &order,
                 now_ms: now,
-                ip: None,
+                ip: ip.as_deref(),
                 emergency: false,
             };
             let opened = self.with_room(&cfg, &order, now, |room| room.connect(&caller, *last_seq));
             match opened {
                 Ok(frames) => {
-                    att.authenticate(&principal, None, now);
+                    att.authenticate(&principal, ip.as_deref(), now);
                     let _ = ws.serialize_attachment(&att);
                     for f in frames {
                         let _ = ws.send_with_str(f.to_json());
                     }
                 }
-                Err(e) => Self::close(&ws, Close::for_error(&e).unwrap_or(Close::FORBIDDEN)),
+                Err(e) => match Close::for_error(&e) {
+                    Some(c) => {
+                        self.audit_refusal(
+                            AuditAction::AccessForbidden,
+                            Some(&principal),
+                            ip.as_deref(),
+                            &order,
+                            e.code().as_str(),
+                        )
+                        .await;
+                        Self::close(&ws, c);
+                    }
+                    // A bad cursor: say so and let the client try again.
+                    None => {
+                        let _ = ws.serialize_attachment(&att);
+                        let _ = ws.send_with_str(ServerFrame::error(&e).to_json());
+                    }
+                },
             }
             self.schedule(&cfg, &order, now).await;
             return Ok(());
@@ -596,7 +735,11 @@ impl ChatRoom {
 
 impl DurableObject for ChatRoom {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env }
+        Self {
+            state,
+            env,
+            send_limits: Default::default(),
+        }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
