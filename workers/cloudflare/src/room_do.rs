@@ -150,7 +150,14 @@ impl ChatRoom {
             }
             "send" => {
                 let msg: SendMessage = internal::parse(body)?;
-                self.take_send_token(principal.user().as_str(), now, &cfg)?;
+                // Retries of a stored message cost nothing; new messages spend a token.
+                let stored = self
+                    .store(&cfg, &order, now)?
+                    .message_by_client_id(principal.user(), &msg.client_id)?
+                    .is_some();
+                if !stored {
+                    self.take_send_token(principal.user().as_str(), now, &cfg)?;
+                }
                 let sent = self.with_room(&cfg, &order, now, |room| room.send(&caller, &msg))?;
                 if !sent.replay {
                     self.fan_out(
