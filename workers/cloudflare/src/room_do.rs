@@ -39,6 +39,9 @@ pub struct ChatRoom {
     send_limits: std::cell::RefCell<std::collections::HashMap<String, TokenBucket>>,
 }
 
+/// Burst of new messages one user may send over HTTP before the sustained rate applies.
+const HTTP_SEND_BURST: u32 = 60;
+
 /// Most sockets that may wait unauthenticated on one room at a time (SECURITY D3).
 const MAX_PENDING_SOCKETS: usize = 32;
 
@@ -334,8 +337,10 @@ impl ChatRoom {
             let Some(auth) = att.auth.as_ref() else {
                 continue;
             };
-            if let Some(c) = check_socket(&att, now, &cfg.room.live) {
-                Self::close(&ws, c);
+            // Idle logoff is the alarm's job (a socket that only listens is idle); an expired
+            // token or an ended room must not receive even one more frame (SECURITY D6).
+            if now >= auth.principal().expires_at_ms() {
+                Self::close(&ws, Close::UNAUTHENTICATED);
                 continue;
             }
             let Ok(order) = self.order_of_socket(&ws) else {
@@ -455,21 +460,25 @@ impl ChatRoom {
         audit_sink::record_region(&self.env, &draft).await;
     }
 
-    /// Takes one token from `user`'s HTTP send bucket, or refuses with `RATE_LIMITED`.
+    /// Takes one token from `user`'s HTTP send bucket, or refuses with `RATE_LIMITED`. The
+    /// sustained rate is the socket's; the burst is larger (HTTP clients catch up in batches
+    /// after a reconnect).
     fn take_send_token(
         &self,
         user: &str,
         now: u64,
         cfg: &Config,
     ) -> std::result::Result<(), RoomError> {
+        let mut limits_cfg = cfg.room.live.clone();
+        limits_cfg.rate_burst = HTTP_SEND_BURST;
         let mut limits = self.send_limits.borrow_mut();
         if limits.len() > 1024 {
             limits.clear();
         }
         let bucket = limits
             .entry(user.to_owned())
-            .or_insert_with(|| TokenBucket::full(now, &cfg.room.live));
-        if bucket.try_take(now, &cfg.room.live) {
+            .or_insert_with(|| TokenBucket::full(now, &limits_cfg));
+        if bucket.try_take(now, &limits_cfg) {
             Ok(())
         } else {
             Err(RoomError::RateLimited)
