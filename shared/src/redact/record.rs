@@ -1,20 +1,26 @@
-//! The order's own PHI record (issue 4, "Order context"): every mention of the patient's name
-//! (first or last alone, any case), date of birth (any format the date reader knows), MRN,
-//! member id, phone (any separators) and the order's medications is found with certainty.
+//! The order's own PHI record (issue 4, "Order context"; SECURITY.md C6, C7): every mention of the
+//! patient's name (first or last alone, any case, with or without accents), date of birth (any
+//! format the date reader knows), MRN, member id, phone (any separators) and the order's
+//! medications is found with certainty.
+
+mod fold;
 
 use super::scan::{prio, Ctx, Kind};
 use crate::labels::{Label, NamePart, OrderRecord};
+use std::borrow::Cow;
+use std::ops::Range;
 
 /// The record, pre-digested for matching.
 #[derive(Debug, Default)]
 pub(crate) struct RecordView {
-    /// Lower-case name tokens (first, middle..., last).
-    pub name: Vec<String>,
+    /// Name keys (see [`fold`]) in record order (the first one is the first name).
+    name: Vec<String>,
+    /// The date of birth as (year, month, day).
     pub dob: Option<(u16, u8, u8)>,
     mrn: Vec<u8>,
     member: Vec<u8>,
     phone: Vec<u8>,
-    /// Lower-case words of each medication.
+    /// The words of each medication, as keys, sorted by first word, longest first.
     meds: Vec<Vec<String>>,
 }
 
@@ -40,16 +46,34 @@ fn parse_any_date(s: &str) -> Option<(u16, u8, u8)> {
         .then_some((y as u16, m as u8, d as u8))
 }
 
+/// Splits a record value into word keys the way the tokenizer splits a message: runs of
+/// letters and digits (an inner apostrophe stays, as in `O'Neill`); anything else separates.
+fn word_keys(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        let inner_apostrophe = matches!(c, '\'' | '\u{2019}' | '\u{2bc}')
+            && !cur.is_empty()
+            && it.peek().is_some_and(|n| n.is_alphabetic());
+        if c.is_alphanumeric() || inner_apostrophe {
+            fold::push_folded(c, &mut cur);
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
 impl RecordView {
-    /// Digests a record. Values shorter than 4 characters are ignored (too ambiguous).
+    /// Digests a record. Ids and phones shorter than 4 characters are ignored (too ambiguous).
     pub fn new(r: &OrderRecord) -> Self {
-        let name = r
-            .patient_name
-            .as_deref()
-            .unwrap_or("")
-            .split(|c: char| !(c.is_alphabetic() || c == '\'' || c == '-'))
+        let name = word_keys(r.patient_name.as_deref().unwrap_or(""))
+            .into_iter()
             .filter(|w| w.chars().count() >= 2)
-            .map(str::to_lowercase)
             .collect();
         let keep = |v: Vec<u8>| if v.len() >= 4 { v } else { Vec::new() };
         let mut phone: Vec<u8> = r
@@ -62,18 +86,24 @@ impl RecordView {
         if phone.len() == 11 && phone.first() == Some(&b'1') {
             phone.remove(0);
         }
+        let mrn = keep(compact_alnum(r.mrn.as_deref().unwrap_or("")));
+        let member = keep(compact_alnum(r.member_id.as_deref().unwrap_or("")));
+        let dob = r.dob.as_deref().and_then(parse_any_date);
+        let mut meds: Vec<Vec<String>> = r
+            .medications
+            .iter()
+            .map(|m| word_keys(m))
+            .filter(|w| !w.is_empty())
+            .collect();
+        meds.sort_by(|a, b| a.first().cmp(&b.first()).then(b.len().cmp(&a.len())));
+        meds.dedup();
         RecordView {
             name,
-            dob: r.dob.as_deref().and_then(parse_any_date),
-            mrn: keep(compact_alnum(r.mrn.as_deref().unwrap_or(""))),
-            member: keep(compact_alnum(r.member_id.as_deref().unwrap_or(""))),
+            dob,
+            mrn,
+            member,
             phone: keep(phone),
-            meds: r
-                .medications
-                .iter()
-                .map(|m| super::lexicon::split_phrase(&m.to_lowercase()))
-                .filter(|w| !w.is_empty())
-                .collect(),
+            meds,
         }
     }
 
@@ -104,11 +134,142 @@ impl RecordView {
         }
         (!self.member.is_empty() && up == self.member).then_some(Label::InsuranceId)
     }
+
+    fn is_empty(&self) -> bool {
+        self.name.is_empty() && self.meds.is_empty()
+    }
+
+    /// Medications whose first word is `first`, longest first.
+    fn meds_from(&self, first: &str) -> &[Vec<String>] {
+        let lo = self
+            .meds
+            .partition_point(|p| p.first().map_or("", String::as_str) < first);
+        let hi = self
+            .meds
+            .partition_point(|p| p.first().map_or("", String::as_str) <= first);
+        self.meds.get(lo..hi).unwrap_or(&[])
+    }
+}
+
+/// A word token of the message, ready to compare with record keys.
+struct Word<'t> {
+    /// Its key (see [`fold`]), without a possessive `'s`.
+    key: Cow<'t, str>,
+    /// Byte end of the word without the possessive.
+    end: usize,
+    /// Whether a possessive `'s` followed (it ends a name or drug phrase).
+    possessive: bool,
+}
+
+fn word<'t>(ctx: &'t Ctx<'_>, i: usize) -> Option<Word<'t>> {
+    let t = ctx.tok(i)?;
+    if !matches!(t.kind, Kind::Word | Kind::Mixed) {
+        return None;
+    }
+    let raw = ctx.raw(i);
+    let body = raw
+        .strip_suffix("'s")
+        .or_else(|| raw.strip_suffix("'S"))
+        .filter(|b| !b.is_empty())
+        .unwrap_or(raw);
+    let end = t.s + body.len();
+    let key = if body.is_ascii() {
+        Cow::Borrowed(ctx.low(i).get(..body.len()).unwrap_or(""))
+    } else {
+        Cow::Owned(fold::key(body))
+    };
+    Some(Word {
+        key,
+        end,
+        possessive: body.len() < raw.len(),
+    })
+}
+
+/// The next word token when only one space separates it from token `j`.
+fn joined_next(ctx: &Ctx<'_>, j: usize) -> Option<usize> {
+    let sep = ctx.tok(j + 1)?;
+    let ok = sep.kind == Kind::Space;
+    let nx = ctx.tok(j + 2)?;
+    (ok && matches!(nx.kind, Kind::Word | Kind::Mixed)).then_some(j + 2)
+}
+
+/// One record finding before it is handed to the context.
+struct Hit {
+    label: Label,
+    range: Range<usize>,
+    part: NamePart,
+    first: Option<Range<usize>>,
+    /// The token after the finding.
+    next: usize,
+}
+
+/// A run of record name words starting at token `i`.
+fn match_name(ctx: &Ctx<'_>, rec: &RecordView, i: usize, w: &Word<'_>) -> Option<Hit> {
+    let t = ctx.tok(i)?;
+    let pos = rec.name.iter().position(|n| n == w.key.as_ref())?;
+    let (mut j, mut end, mut count, mut possessive) = (i, w.end, 1, w.possessive);
+    while !possessive {
+        let Some(nx) = joined_next(ctx, j) else { break };
+        let Some(nw) = word(ctx, nx).filter(|x| rec.name.iter().any(|n| n == x.key.as_ref()))
+        else {
+            break;
+        };
+        j = nx;
+        end = nw.end;
+        possessive = nw.possessive;
+        count += 1;
+    }
+    let first_tok = pos == 0 && rec.name.len() > 1;
+    let (part, first) = match (count > 1, first_tok) {
+        (true, true) => (NamePart::Whole, Some(t.s..w.end)),
+        (true, false) => (NamePart::Whole, None),
+        (false, true) => (NamePart::First, None),
+        (false, false) => (NamePart::Last, None),
+    };
+    Some(Hit {
+        label: Label::Name,
+        range: t.s..end,
+        part,
+        first,
+        next: j + 1,
+    })
+}
+
+/// A record medication starting at token `i`, word for word.
+fn match_med(ctx: &Ctx<'_>, rec: &RecordView, i: usize, w: &Word<'_>) -> Option<Hit> {
+    let t = ctx.tok(i)?;
+    for phrase in rec.meds_from(w.key.as_ref()) {
+        let (mut j, mut end, mut possessive) = (i, w.end, w.possessive);
+        let mut ok = true;
+        for want in phrase.iter().skip(1) {
+            let nx = (!possessive).then(|| joined_next(ctx, j)).flatten();
+            match nx.and_then(|nx| word(ctx, nx).map(|x| (nx, x))) {
+                Some((nx, x)) if x.key.as_ref() == want => {
+                    (j, end, possessive) = (nx, x.end, x.possessive);
+                }
+                _ => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if !ok {
+            continue;
+        }
+        return Some(Hit {
+            label: Label::Medication,
+            range: t.s..end,
+            part: NamePart::Whole,
+            first: None,
+            next: j + 1,
+        });
+    }
+    None
 }
 
 /// Finds the record's name parts and medications in the text.
 pub(crate) fn detect(ctx: &mut Ctx<'_>, rec: &RecordView) {
-    if rec.name.is_empty() && rec.meds.is_empty() {
+    if rec.is_empty() {
         return;
     }
     let mut found = Vec::new();
@@ -116,75 +277,30 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>, rec: &RecordView) {
     while i < ctx.toks.len() {
         let Some(t) = ctx.tok(i) else { break };
         // Inside an e-mail or URL the whole value is already hidden as one finding.
-        if t.kind != Kind::Word || ctx.in_opaque(&(t.s..t.e)) {
+        if !matches!(t.kind, Kind::Word | Kind::Mixed) || ctx.in_opaque(&(t.s..t.e)) {
             i += 1;
             continue;
         }
-        let low = ctx.low(i);
-        let low = low.strip_suffix("'s").unwrap_or(low);
-        if let Some(pos) = rec.name.iter().position(|n| n == low) {
-            // A run of record name tokens: the full name or one part of it.
-            let mut j = i;
-            let mut end = t.s + low.len();
-            let mut count = 1;
-            while let Some(nx) = ctx.next(j) {
-                let w = ctx.low(nx);
-                let w = w.strip_suffix("'s").unwrap_or(w);
-                let adjacent = ctx.tok(nx).is_some_and(|x| x.kind == Kind::Word) && nx == j + 2;
-                if !adjacent || !rec.name.contains(&w.to_owned()) {
-                    break;
-                }
-                end = ctx.tok(nx).map_or(end, |x| x.s + w.len());
-                j = nx;
-                count += 1;
+        let hit = match word(ctx, i) {
+            Some(w) if t.kind == Kind::Word => {
+                match_name(ctx, rec, i, &w).or_else(|| match_med(ctx, rec, i, &w))
             }
-            let first_tok = pos == 0 && rec.name.len() > 1;
-            let (part, first) = if count > 1 {
-                (
-                    NamePart::Whole,
-                    if first_tok {
-                        Some(t.s..t.s + low.len())
-                    } else {
-                        None
-                    },
-                )
-            } else if first_tok {
-                (NamePart::First, None)
-            } else {
-                (NamePart::Last, None)
-            };
-            found.push((Label::Name, t.s..end, part, first));
-            i = j + 1;
-            continue;
+            Some(w) => match_med(ctx, rec, i, &w),
+            None => None,
+        };
+        match hit {
+            Some(h) => {
+                i = h.next.max(i + 1);
+                found.push(h);
+            }
+            None => i += 1,
         }
-        for med in &rec.meds {
-            if med.first().map(String::as_str) != Some(low) {
-                continue;
-            }
-            let mut j = i;
-            let mut ok = true;
-            for w in med.iter().skip(1) {
-                match ctx.next(j) {
-                    Some(nx) if ctx.low(nx) == w => j = nx,
-                    _ => {
-                        ok = false;
-                        break;
-                    }
-                }
-            }
-            if ok {
-                let end = ctx.tok(j).map_or(t.e, |x| x.e);
-                found.push((Label::Medication, t.s..end, NamePart::Whole, None));
-                break;
-            }
-        }
-        i += 1;
     }
-    for (label, r, part, first) in found {
-        if label == Label::Name {
-            ctx.push_name(r, part, first, prio::RECORD, "order_record");
+    for h in found {
+        if h.label == Label::Name {
+            ctx.push_name(h.range, h.part, h.first, prio::RECORD, "order_record");
         } else {
-            ctx.push(label, r, prio::RECORD, "order_record");
+            ctx.push(h.label, h.range, prio::RECORD, "order_record");
         }
     }
 }

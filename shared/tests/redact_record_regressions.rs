@@ -1,0 +1,84 @@
+//! Order-record values that once reached a driver's view (SECURITY.md C6, C7; LABELS.md section
+//! 5), reproduced natively from the black-box break-it pass in `tests/adversarial_phi.test.mjs`.
+//! Each test scans with the order's record and asserts what `render(.., Role::Driver)` shows.
+//! All values are synthetic.
+
+use rxroom_core::ids::Role;
+use rxroom_core::labels::OrderRecord;
+use rxroom_core::redact::{render, Redactor};
+
+fn record(name: &str, meds: &[&str]) -> OrderRecord {
+    OrderRecord {
+        patient_name: Some(name.to_owned()),
+        medications: meds.iter().map(|m| (*m).to_owned()).collect(),
+        ..OrderRecord::default()
+    }
+}
+
+fn driver_view(text: &str, rec: &OrderRecord) -> String {
+    let f = Redactor::new().scan(text, rec).expect("under the cap");
+    render(text, &f, Role::Driver)
+}
+
+/// Every `(text, secrets)` case whose driver view still contains a secret (any case).
+fn leaks(rec: &OrderRecord, cases: &[(&str, &[&str])]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (text, secrets) in cases {
+        let view = driver_view(text, rec);
+        let low = view.to_lowercase();
+        for s in *secrets {
+            if low.contains(&s.to_lowercase()) {
+                out.push(format!("{text:?} -> {view:?} (leaks {s})"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn c6_c7_record_values_with_non_ascii_letters_match_in_any_case_and_without_accents() {
+    let found = leaks(
+        &record("Zoë Öztürk", &[]),
+        &[
+            ("Zoë Öztürk", &["öztürk"]),
+            ("Öztürk", &["öztürk"]),
+            ("ÖZTÜRK at the door", &["öztürk"]),
+            ("ozturk", &["ozturk"]),
+        ],
+    );
+    assert!(found.is_empty(), "{found:#?}");
+    let found = leaks(
+        &record("José Núñez", &[]),
+        &[("NÚÑEZ", &["núñez"]), ("Nunez", &["nunez"])],
+    );
+    assert!(found.is_empty(), "{found:#?}");
+    let found = leaks(
+        &record("Łukasz Żak", &[]),
+        &[
+            ("Łukasz Żak", &["żak"]),
+            ("Żak", &["żak"]),
+            ("ŻAK", &["żak"]),
+        ],
+    );
+    assert!(found.is_empty(), "{found:#?}");
+    // The accent may be missing in the record instead of the text.
+    let found = leaks(
+        &record("Ana Maria Garcia Lopez", &[]),
+        &[("García", &["garcía"]), ("LÓPEZ", &["lópez"])],
+    );
+    assert!(found.is_empty(), "{found:#?}");
+    // A first name in capitals with an accent is still the visible first name.
+    assert_eq!(
+        driver_view("ZOË Öztürk", &record("Zoë Öztürk", &[])),
+        "ZOË [NAME]"
+    );
+}
+
+#[test]
+fn c6_record_matching_does_not_take_other_words_for_the_name() {
+    let rec = record("Maria Haddad", &["sertraline"]);
+    assert_eq!(
+        driver_view("Hadda is a place; Haddadi too", &rec),
+        "Hadda is a place; Haddadi too"
+    );
+}
