@@ -36,6 +36,38 @@ fn leaks(rec: &OrderRecord, cases: &[(&str, &[&str])]) -> Vec<String> {
 }
 
 #[test]
+fn c6_a_record_name_stored_last_comma_first_hides_the_surname() {
+    let rec = record("HADDAD, MARIA", &["sertraline"]);
+    let found = leaks(
+        &rec,
+        &[
+            ("Haddad", &["haddad"]),
+            ("Mrs Haddad will be home", &["haddad"]),
+            ("deliver to Haddad at the side door", &["haddad"]),
+            ("Maria Haddad", &["haddad"]),
+        ],
+    );
+    assert!(found.is_empty(), "{found:#?}");
+    // The given name after the comma is the first name: a driver may still read it.
+    assert_eq!(driver_view("Maria Haddad", &rec), "Maria [NAME]");
+    assert_eq!(driver_view("ask for Maria", &rec), "ask for Maria");
+}
+
+#[test]
+fn c6_last_comma_first_with_a_middle_name_and_a_suffix_is_read() {
+    let rec = record("Vandeleur Jr., Xiomara Elena", &[]);
+    assert_eq!(
+        driver_view("Xiomara at the door", &rec),
+        "Xiomara at the door"
+    );
+    assert_eq!(driver_view("Mr Vandeleur", &rec), "Mr [NAME]");
+    assert_eq!(driver_view("Elena Vandeleur", &rec), "[NAME]");
+    // A suffix after the comma is not a given name.
+    let rec = record("Xiomara Vandeleur, Jr.", &[]);
+    assert_eq!(driver_view("Xiomara Vandeleur", &rec), "Xiomara [NAME]");
+}
+
+#[test]
 fn c6_c7_record_values_with_non_ascii_letters_match_in_any_case_and_without_accents() {
     let found = leaks(
         &record("Zoë Öztürk", &[]),

@@ -2,6 +2,9 @@
 //! patient's name (first or last alone, any case, with or without accents), date of birth (any
 //! format the date reader knows), MRN, member id, phone (any separators) and the order's
 //! medications is found with certainty.
+//!
+//! Record values are read the way pharmacy systems store them: `LAST, FIRST MIDDLE`, titles and
+//! suffixes (`Mrs.`, `Jr.`).
 
 mod fold;
 
@@ -10,10 +13,17 @@ use crate::labels::{Label, NamePart, OrderRecord};
 use std::borrow::Cow;
 use std::ops::Range;
 
+/// Titles and suffixes that are part of how a name is written, never a name part.
+const NAME_AFFIXES: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mx", "dr", "jr", "sr", "sra", "srta", "ii", "iii", "iv", "md",
+    "phd", "dds", "dmd", "rn", "esq",
+];
+
 /// The record, pre-digested for matching.
 #[derive(Debug, Default)]
 pub(crate) struct RecordView {
-    /// Name keys (see [`fold`]) in record order (the first one is the first name).
+    /// Name keys (see [`fold`]): given names first (the first one is the first name), then the
+    /// surname parts.
     name: Vec<String>,
     /// The date of birth as (year, month, day).
     pub dob: Option<(u16, u8, u8)>,
@@ -68,13 +78,42 @@ fn word_keys(s: &str) -> Vec<String> {
     out
 }
 
+/// The name keys of a record name, given names first: `HADDAD, MARIA` reads as `maria haddad`;
+/// titles and suffixes are dropped.
+fn name_keys(name: &str) -> Vec<String> {
+    let words = |s: &str| -> Vec<String> {
+        word_keys(s)
+            .into_iter()
+            .filter(|w| !NAME_AFFIXES.contains(&w.as_str()))
+            .collect()
+    };
+    let ordered = match name.split_once(',') {
+        Some((last, given)) => {
+            let given = words(given);
+            let mut last = words(last);
+            if given.is_empty() {
+                last
+            } else {
+                let mut all = given;
+                all.append(&mut last);
+                all
+            }
+        }
+        None => words(name),
+    };
+    let mut keys = Vec::new();
+    for w in ordered {
+        if w.chars().count() >= 2 && !keys.contains(&w) {
+            keys.push(w);
+        }
+    }
+    keys
+}
+
 impl RecordView {
     /// Digests a record. Ids and phones shorter than 4 characters are ignored (too ambiguous).
     pub fn new(r: &OrderRecord) -> Self {
-        let name = word_keys(r.patient_name.as_deref().unwrap_or(""))
-            .into_iter()
-            .filter(|w| w.chars().count() >= 2)
-            .collect();
+        let name = name_keys(r.patient_name.as_deref().unwrap_or(""));
         let keep = |v: Vec<u8>| if v.len() >= 4 { v } else { Vec::new() };
         let mut phone: Vec<u8> = r
             .phone
