@@ -107,6 +107,43 @@ fn c6_c7_record_values_with_non_ascii_letters_match_in_any_case_and_without_acce
 }
 
 #[test]
+fn c6_hyphenated_and_compound_record_surnames_hide_the_whole_and_each_part() {
+    let rec = record("Maria Haddad-Smith", &[]);
+    let found = leaks(
+        &rec,
+        &[
+            ("Haddad-Smith", &["haddad", "smith"]),
+            ("Mrs Haddad-Smith at the back door", &["haddad", "smith"]),
+            ("HADDAD-SMITH", &["haddad", "smith"]),
+            ("Haddad", &["haddad"]),
+            ("smith is home", &["smith"]),
+        ],
+    );
+    assert!(found.is_empty(), "{found:#?}");
+    assert_eq!(driver_view("Maria Haddad-Smith", &rec), "Maria [NAME]");
+    let rec = record("Ana María García López", &[]);
+    let found = leaks(
+        &rec,
+        &[
+            ("Garcia", &["garcia"]),
+            ("for Lopez, gate 12", &["lopez"]),
+            ("García López", &["garcía", "lópez"]),
+        ],
+    );
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn c6_name_particles_join_a_surname_but_never_match_alone() {
+    let rec = record("Maria de la Cruz", &[]);
+    assert_eq!(driver_view("Mrs de la Cruz", &rec), "Mrs [NAME]");
+    assert_eq!(
+        driver_view("leave it de la mañana", &rec),
+        "leave it de la mañana"
+    );
+}
+
+#[test]
 fn c6_record_matching_does_not_take_other_words_for_the_name() {
     let rec = record("Maria Haddad", &["sertraline"]);
     assert_eq!(

@@ -4,7 +4,8 @@
 //! medications is found with certainty.
 //!
 //! Record values are read the way pharmacy systems store them: `LAST, FIRST MIDDLE`, titles and
-//! suffixes (`Mrs.`, `Jr.`).
+//! suffixes (`Mrs.`, `Jr.`), compound surnames (`Haddad-Smith`, `García López`) and name particles
+//! (`de la Cruz`).
 
 mod fold;
 
@@ -19,12 +20,21 @@ const NAME_AFFIXES: &[&str] = &[
     "phd", "dds", "dmd", "rn", "esq",
 ];
 
+/// Particles that join the parts of a surname (`de la Cruz`, `van der Berg`): part of a run of
+/// name words, never a match alone.
+const NAME_PARTICLES: &[&str] = &[
+    "de", "del", "della", "la", "las", "los", "le", "da", "das", "dos", "di", "du", "van", "von",
+    "der", "den", "ter", "ten", "el", "bin", "bint", "ibn", "al",
+];
+
 /// The record, pre-digested for matching.
 #[derive(Debug, Default)]
 pub(crate) struct RecordView {
     /// Name keys (see [`fold`]): given names first (the first one is the first name), then the
     /// surname parts.
     name: Vec<String>,
+    /// Particle keys that may join name keys inside a run.
+    particles: Vec<String>,
     /// The date of birth as (year, month, day).
     pub dob: Option<(u16, u8, u8)>,
     mrn: Vec<u8>,
@@ -79,8 +89,8 @@ fn word_keys(s: &str) -> Vec<String> {
 }
 
 /// The name keys of a record name, given names first: `HADDAD, MARIA` reads as `maria haddad`;
-/// titles and suffixes are dropped.
-fn name_keys(name: &str) -> Vec<String> {
+/// titles and suffixes are dropped, hyphenated parts are separate keys.
+fn name_keys(name: &str) -> (Vec<String>, Vec<String>) {
     let words = |s: &str| -> Vec<String> {
         word_keys(s)
             .into_iter()
@@ -102,18 +112,24 @@ fn name_keys(name: &str) -> Vec<String> {
         None => words(name),
     };
     let mut keys = Vec::new();
-    for w in ordered {
-        if w.chars().count() >= 2 && !keys.contains(&w) {
+    let mut particles = Vec::new();
+    for (i, w) in ordered.into_iter().enumerate() {
+        if w.chars().count() < 2 {
+            continue;
+        }
+        if i > 0 && NAME_PARTICLES.contains(&w.as_str()) {
+            particles.push(w);
+        } else if !keys.contains(&w) {
             keys.push(w);
         }
     }
-    keys
+    (keys, particles)
 }
 
 impl RecordView {
     /// Digests a record. Ids and phones shorter than 4 characters are ignored (too ambiguous).
     pub fn new(r: &OrderRecord) -> Self {
-        let name = name_keys(r.patient_name.as_deref().unwrap_or(""));
+        let (name, particles) = name_keys(r.patient_name.as_deref().unwrap_or(""));
         let keep = |v: Vec<u8>| if v.len() >= 4 { v } else { Vec::new() };
         let mut phone: Vec<u8> = r
             .phone
@@ -138,6 +154,7 @@ impl RecordView {
         meds.dedup();
         RecordView {
             name,
+            particles,
             dob,
             mrn,
             member,
@@ -224,12 +241,20 @@ fn word<'t>(ctx: &'t Ctx<'_>, i: usize) -> Option<Word<'t>> {
     })
 }
 
-/// The next word token when only one space separates it from token `j`.
+/// The next word token when only one space or one hyphen separates it from token `j`.
 fn joined_next(ctx: &Ctx<'_>, j: usize) -> Option<usize> {
     let sep = ctx.tok(j + 1)?;
-    let ok = sep.kind == Kind::Space;
+    let ok = sep.kind == Kind::Space || ctx.is_sym(j + 1, b'-');
     let nx = ctx.tok(j + 2)?;
     (ok && matches!(nx.kind, Kind::Word | Kind::Mixed)).then_some(j + 2)
+}
+
+/// The previous word token when only one space or one hyphen separates it from token `j`.
+fn joined_prev(ctx: &Ctx<'_>, j: usize) -> Option<usize> {
+    let p = j.checked_sub(2)?;
+    let sep = ctx.tok(j - 1)?;
+    let ok = sep.kind == Kind::Space || ctx.is_sym(j - 1, b'-');
+    (ok && ctx.tok(p)?.kind == Kind::Word).then_some(p)
 }
 
 /// One record finding before it is handed to the context.
@@ -242,13 +267,24 @@ struct Hit {
     next: usize,
 }
 
-/// A run of record name words starting at token `i`.
+/// A run of record name words starting at token `i` (particles may join it, not start or end it).
 fn match_name(ctx: &Ctx<'_>, rec: &RecordView, i: usize, w: &Word<'_>) -> Option<Hit> {
     let t = ctx.tok(i)?;
     let pos = rec.name.iter().position(|n| n == w.key.as_ref())?;
     let (mut j, mut end, mut count, mut possessive) = (i, w.end, 1, w.possessive);
     while !possessive {
-        let Some(nx) = joined_next(ctx, j) else { break };
+        let mut k = joined_next(ctx, j);
+        let mut hops = 0;
+        while let Some(kk) = k {
+            let is_particle =
+                word(ctx, kk).is_some_and(|x| rec.particles.iter().any(|p| p == x.key.as_ref()));
+            if !is_particle || hops >= 3 {
+                break;
+            }
+            k = joined_next(ctx, kk);
+            hops += 1;
+        }
+        let Some(nx) = k else { break };
         let Some(nw) = word(ctx, nx).filter(|x| rec.name.iter().any(|n| n == x.key.as_ref()))
         else {
             break;
@@ -258,8 +294,21 @@ fn match_name(ctx: &Ctx<'_>, rec: &RecordView, i: usize, w: &Word<'_>) -> Option
         possessive = nw.possessive;
         count += 1;
     }
+    // Particles written before a surname belong to it (`de la Cruz`).
+    let mut start = t.s;
+    if pos > 0 {
+        let mut k = i;
+        for _ in 0..3 {
+            let Some(p) = joined_prev(ctx, k) else { break };
+            if !word(ctx, p).is_some_and(|x| rec.particles.iter().any(|q| q == x.key.as_ref())) {
+                break;
+            }
+            start = ctx.tok(p).map_or(start, |x| x.s);
+            k = p;
+        }
+    }
     let first_tok = pos == 0 && rec.name.len() > 1;
-    let (part, first) = match (count > 1, first_tok) {
+    let (part, first) = match (count > 1 || start < t.s, first_tok) {
         (true, true) => (NamePart::Whole, Some(t.s..w.end)),
         (true, false) => (NamePart::Whole, None),
         (false, true) => (NamePart::First, None),
@@ -267,7 +316,7 @@ fn match_name(ctx: &Ctx<'_>, rec: &RecordView, i: usize, w: &Word<'_>) -> Option
     };
     Some(Hit {
         label: Label::Name,
-        range: t.s..end,
+        range: start..end,
         part,
         first,
         next: j + 1,
