@@ -144,6 +144,21 @@ fn c6_name_particles_join_a_surname_but_never_match_alone() {
 }
 
 #[test]
+fn c6_c7_a_homoglyph_inside_a_record_name_is_still_the_name() {
+    let rec = record("Maria Haddad", &["sertraline"]);
+    let found = leaks(
+        &rec,
+        &[
+            ("leave it with the H\u{430}ddad family", &["h\u{430}ddad"]),
+            ("H\u{410}DD\u{410}D", &["dd"]),
+            ("s\u{435}rtr\u{430}line", &["rtr"]),
+            ("\u{397}addad", &["addad"]),
+        ],
+    );
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
 fn c6_record_matching_does_not_take_other_words_for_the_name() {
     let rec = record("Maria Haddad", &["sertraline"]);
     assert_eq!(

@@ -1,7 +1,7 @@
 //! The order's own PHI record (issue 4, "Order context"; SECURITY.md C6, C7): every mention of the
-//! patient's name (first or last alone, any case, with or without accents), date of birth (any
-//! format the date reader knows), MRN, member id, phone (any separators) and the order's
-//! medications is found with certainty.
+//! patient's name (first or last alone, any case, with or without accents, through lookalike
+//! letters), date of birth (any format the date reader knows), MRN, member id, phone (any
+//! separators) and the order's medications is found with certainty.
 //!
 //! Record values are read the way pharmacy systems store them: `LAST, FIRST MIDDLE`, titles and
 //! suffixes (`Mrs.`, `Jr.`), compound surnames (`Haddad-Smith`, `García López`) and name particles

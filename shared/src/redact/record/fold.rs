@@ -1,5 +1,7 @@
 //! Matching keys for the order record (SECURITY.md C6, C7): Unicode lower case, Latin accents
-//! removed (`García` and `Garcia` give one key, in either direction). Used on record values and on message tokens alike, so both sides of a
+//! removed (`García` and `Garcia` give one key, in either direction), and Latin-lookalike
+//! Cyrillic, Greek and mathematical letters read as the Latin letter they imitate (`Hаddad`
+//! with a Cyrillic `а`). Used on record values and on message tokens alike, so both sides of a
 //! comparison are folded the same way.
 
 /// Base letters of U+00C0..=U+017F (Latin-1 Supplement and Latin Extended-A), lower case;
@@ -55,10 +57,49 @@ fn latin_base(c: char) -> Option<char> {
     (b != b'*').then_some(char::from(b))
 }
 
+/// The Latin letter a non-Latin lookalike imitates (Cyrillic, Greek, IPA, math letters).
+fn homoglyph(c: char) -> Option<char> {
+    let u = c as u32;
+    if (0x1D400..=0x1D6A3).contains(&u) {
+        // Mathematical alphanumeric Latin letters: 52 per style, capitals first.
+        let i = ((u - 0x1D400) % 52) as u8;
+        return Some(char::from(b'a' + i % 26));
+    }
+    Some(match c {
+        'А' | 'а' | 'Α' | 'α' | 'ɑ' => 'a',
+        'В' | 'в' | 'Β' | 'β' | 'Ь' => 'b',
+        'С' | 'с' | 'ϲ' | 'Ϲ' => 'c',
+        'Ԁ' | 'ԁ' => 'd',
+        'Е' | 'е' | 'Ё' | 'ё' | 'Ε' | 'ε' => 'e',
+        'ɡ' => 'g',
+        'Н' | 'н' | 'Һ' | 'һ' | 'Η' | 'ℎ' => 'h',
+        'І' | 'і' | 'Ї' | 'ї' | 'Ι' | 'ι' | 'ɩ' => 'i',
+        'Ј' | 'ј' | 'ϳ' => 'j',
+        'К' | 'к' | 'Κ' | 'κ' => 'k',
+        'Ӏ' | 'ӏ' => 'l',
+        'М' | 'м' | 'Μ' => 'm',
+        'Ν' => 'n',
+        'О' | 'о' | 'Ο' | 'ο' => 'o',
+        'Р' | 'р' | 'Ρ' | 'ρ' => 'p',
+        'Ԛ' | 'ԛ' => 'q',
+        'Ѕ' | 'ѕ' => 's',
+        'Т' | 'т' | 'Τ' | 'τ' => 't',
+        'υ' => 'u',
+        'Ѵ' | 'ѵ' | 'ν' => 'v',
+        'Ԝ' | 'ԝ' => 'w',
+        'Х' | 'х' | 'Χ' | 'χ' => 'x',
+        'У' | 'у' | 'Ү' | 'ү' | 'Υ' => 'y',
+        'Ζ' => 'z',
+        _ => return None,
+    })
+}
+
 /// Appends the matching key of `c` to `out`.
 pub(crate) fn push_folded(c: char, out: &mut String) {
     if c.is_ascii() {
         out.push(c.to_ascii_lowercase());
+    } else if let Some(l) = homoglyph(c) {
+        out.push(l);
     } else if let Some(s) = special(c) {
         out.push_str(s);
     } else if let Some(b) = latin_base(c) {
@@ -100,6 +141,9 @@ mod tests {
         assert_eq!(key("Ștefan"), "stefan");
         assert_eq!(key("Straße"), "strasse");
         assert_eq!(key("İpek"), "ipek");
+        assert_eq!(key("H\u{430}ddad"), "haddad");
+        assert_eq!(key("\u{397}\u{391}DDAD"), "haddad");
+        assert_eq!(key("\u{1D407}addad"), "haddad");
         assert_eq!(key("O\u{2019}Neill"), "o'neill");
     }
 
