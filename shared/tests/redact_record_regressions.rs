@@ -68,6 +68,66 @@ fn c6_last_comma_first_with_a_middle_name_and_a_suffix_is_read() {
 }
 
 #[test]
+fn c6_a_record_medication_with_strength_and_form_hides_the_drug_name() {
+    let rec = record(
+        "Maria Haddad",
+        &[
+            "lenacapavir 463.5 mg/1.5 mL injection",
+            "Apretude (cabotegravir) 600 mg",
+            "zolvaprine-XR",
+        ],
+    );
+    let found = leaks(
+        &rec,
+        &[
+            ("your lenacapavir shot is in the cooler", &["lenacapavir"]),
+            (
+                "Apretude (cabotegravir) 600 mg",
+                &["apretude", "cabotegravir"],
+            ),
+            ("Apretude is in the bag", &["apretude"]),
+            ("CABOTEGRAVIR", &["cabotegravir"]),
+            ("zolvaprine-XR", &["zolvaprine", "xr"]),
+            ("zolvaprine XR", &["zolvaprine", "xr"]),
+            ("your zolvaprine refill", &["zolvaprine"]),
+            ("Zolvaprine's box", &["zolvaprine"]),
+        ],
+    );
+    assert!(found.is_empty(), "{found:#?}");
+    // Strength stays readable (it is not the drug, LABELS.md `MEDICATION`).
+    assert_eq!(
+        driver_view("lenacapavir 463.5 mg", &rec),
+        "[MEDICATION] 463.5 mg"
+    );
+    // A release suffix is optional, and the dosage words alone are not a drug.
+    assert_eq!(
+        driver_view("one injection, 600 mg", &rec),
+        "one injection, 600 mg"
+    );
+}
+
+#[test]
+fn c6_multi_word_record_medications_match_as_a_phrase_and_by_distinctive_words() {
+    let rec = record(
+        "Maria Haddad",
+        &["Ácido fólico 5 mg", "glarvimab sodium 20 mg/mL"],
+    );
+    let found = leaks(
+        &rec,
+        &[
+            ("Ácido fólico 5 mg", &["ácido", "fólico"]),
+            ("acido folico", &["acido", "folico"]),
+            ("ÁCIDO FÓLICO", &["ácido", "fólico"]),
+            ("the fólico", &["fólico"]),
+            ("glarvimab", &["glarvimab"]),
+        ],
+    );
+    assert!(found.is_empty(), "{found:#?}");
+    // Generic words of a multi-word entry are not hidden alone.
+    assert_eq!(driver_view("sodium lamp", &rec), "sodium lamp");
+}
+
+#[test]
 fn c6_c7_record_values_with_non_ascii_letters_match_in_any_case_and_without_accents() {
     let found = leaks(
         &record("Zoë Öztürk", &[]),

@@ -1,13 +1,16 @@
 //! The order's own PHI record (issue 4, "Order context"; SECURITY.md C6, C7): every mention of the
 //! patient's name (first or last alone, any case, with or without accents, through lookalike
 //! letters), date of birth (any format the date reader knows), MRN, member id, phone (any
-//! separators) and the order's medications is found with certainty.
+//! separators) and the order's medications (the drug names inside an entry with strength and form)
+//! is found with certainty.
 //!
 //! Record values are read the way pharmacy systems store them: `LAST, FIRST MIDDLE`, titles and
 //! suffixes (`Mrs.`, `Jr.`), compound surnames (`Haddad-Smith`, `García López`) and name particles
-//! (`de la Cruz`).
+//! (`de la Cruz`); medications such as `lenacapavir 463.5 mg/1.5 mL injection`, `Apretude
+//! (cabotegravir) 600 mg` or `zolvaprine-XR`.
 
 mod fold;
+mod meds;
 
 use super::scan::{prio, Ctx, Kind};
 use crate::labels::{Label, NamePart, OrderRecord};
@@ -40,7 +43,7 @@ pub(crate) struct RecordView {
     mrn: Vec<u8>,
     member: Vec<u8>,
     phone: Vec<u8>,
-    /// The words of each medication, as keys, sorted by first word, longest first.
+    /// Drug-name phrases from the medications, as keys, sorted by first word, longest first.
     meds: Vec<Vec<String>>,
 }
 
@@ -147,8 +150,7 @@ impl RecordView {
         let mut meds: Vec<Vec<String>> = r
             .medications
             .iter()
-            .map(|m| word_keys(m))
-            .filter(|w| !w.is_empty())
+            .flat_map(|m| meds::drug_phrases(m))
             .collect();
         meds.sort_by(|a, b| a.first().cmp(&b.first()).then(b.len().cmp(&a.len())));
         meds.dedup();
@@ -195,7 +197,7 @@ impl RecordView {
         self.name.is_empty() && self.meds.is_empty()
     }
 
-    /// Medications whose first word is `first`, longest first.
+    /// Drug phrases whose first word is `first`, longest first.
     fn meds_from(&self, first: &str) -> &[Vec<String>] {
         let lo = self
             .meds
@@ -323,7 +325,7 @@ fn match_name(ctx: &Ctx<'_>, rec: &RecordView, i: usize, w: &Word<'_>) -> Option
     })
 }
 
-/// A record medication starting at token `i`, word for word.
+/// A record drug phrase starting at token `i`, with a release suffix (`-XR`, ` ER`) after it.
 fn match_med(ctx: &Ctx<'_>, rec: &RecordView, i: usize, w: &Word<'_>) -> Option<Hit> {
     let t = ctx.tok(i)?;
     for phrase in rec.meds_from(w.key.as_ref()) {
@@ -343,6 +345,19 @@ fn match_med(ctx: &Ctx<'_>, rec: &RecordView, i: usize, w: &Word<'_>) -> Option<
         }
         if !ok {
             continue;
+        }
+        if !possessive {
+            if let Some(nx) = joined_next(ctx, j) {
+                let hyphen = ctx.is_sym(j + 1, b'-');
+                let raw = ctx.raw(nx);
+                let upper = !raw.bytes().any(|b| b.is_ascii_lowercase());
+                if word(ctx, nx).is_some_and(|x| meds::is_release_suffix(&x.key))
+                    && (hyphen || upper)
+                {
+                    j = nx;
+                    end = ctx.tok(nx).map_or(end, |x| x.e);
+                }
+            }
         }
         return Some(Hit {
             label: Label::Medication,
