@@ -4,7 +4,7 @@
 //! All values are synthetic.
 
 use rxroom_core::ids::Role;
-use rxroom_core::labels::OrderRecord;
+use rxroom_core::labels::{Label, OrderRecord};
 use rxroom_core::redact::{render, Redactor};
 
 fn record(name: &str, meds: &[&str]) -> OrderRecord {
@@ -201,6 +201,42 @@ fn c6_name_particles_join_a_surname_but_never_match_alone() {
         driver_view("leave it de la mañana", &rec),
         "leave it de la mañana"
     );
+}
+
+#[test]
+fn c6_the_record_member_id_and_dob_are_found_in_other_formats() {
+    let rec = OrderRecord {
+        patient_name: Some("Maria Haddad".into()),
+        dob: Some("1956-03-04".into()),
+        member_id: Some("XJH123456789".into()),
+        mrn: Some("MR-00482913".into()),
+        ..OrderRecord::default()
+    };
+    let found = leaks(
+        &rec,
+        &[
+            ("XJH 123 456 789 is on the card", &["123 456 789", "xjh"]),
+            ("card says XJH-123-456-789", &["123-456-789", "xjh"]),
+            ("xjh.1234.5678.9", &["1234"]),
+            ("born 19560304", &["19560304"]),
+            ("dob 03041956", &["03041956"]),
+            ("it is 04031956", &["04031956"]),
+            ("19560403 again", &["19560403"]),
+            ("chart mr 0048 2913", &["0048 2913"]),
+        ],
+    );
+    assert!(found.is_empty(), "{found:#?}");
+    let f = Redactor::new().scan("XJH 123 456 789", &rec).expect("scan");
+    assert_eq!(f.len(), 1);
+    assert!(f.iter().all(|x| x.label == Label::InsuranceId));
+    let f = Redactor::new().scan("born 19560304", &rec).expect("scan");
+    assert!(f.iter().any(|x| x.label == Label::Dob));
+    // A different number of the same shape is not the record's.
+    assert_eq!(
+        driver_view("order XJH 123 456 780 shipped", &rec),
+        "order XJH 123 456 780 shipped"
+    );
+    assert_eq!(driver_view("tracking 19560305", &rec), "tracking 19560305");
 }
 
 #[test]

@@ -1,13 +1,14 @@
-//! The order's own PHI record (issue 4, "Order context"; SECURITY.md C6, C7): every mention of the
-//! patient's name (first or last alone, any case, with or without accents, through lookalike
-//! letters), date of birth (any format the date reader knows), MRN, member id, phone (any
-//! separators) and the order's medications (the drug names inside an entry with strength and form)
-//! is found with certainty.
+//! The order's own PHI record (issue 4, "Order context"; SECURITY.md C6, C7): every mention of
+//! the patient's name (first or last alone, any case, with or without accents, through
+//! lookalike letters), date of birth (any format the date reader knows, and digits only in any
+//! order), MRN and member id (alone or written in groups), phone (any separators) and the
+//! order's medications (the drug names inside an entry with strength and form) is found with
+//! certainty.
 //!
-//! Record values are read the way pharmacy systems store them: `LAST, FIRST MIDDLE`, titles and
-//! suffixes (`Mrs.`, `Jr.`), compound surnames (`Haddad-Smith`, `García López`) and name particles
-//! (`de la Cruz`); medications such as `lenacapavir 463.5 mg/1.5 mL injection`, `Apretude
-//! (cabotegravir) 600 mg` or `zolvaprine-XR`.
+//! Record values are read the way pharmacy systems store them: `LAST, FIRST MIDDLE`, titles
+//! and suffixes (`Mrs.`, `Jr.`), compound surnames (`Haddad-Smith`, `García López`) and name
+//! particles (`de la Cruz`); medications such as `lenacapavir 463.5 mg/1.5 mL injection`,
+//! `Apretude (cabotegravir) 600 mg` or `zolvaprine-XR`.
 
 mod fold;
 mod meds;
@@ -30,6 +31,9 @@ const NAME_PARTICLES: &[&str] = &[
     "der", "den", "ter", "ten", "el", "bin", "bint", "ibn", "al",
 ];
 
+/// Longest record id that is looked for written in groups (longer ones only as one token).
+const MAX_GROUPED_ID: usize = 40;
+
 /// The record, pre-digested for matching.
 #[derive(Debug, Default)]
 pub(crate) struct RecordView {
@@ -40,9 +44,13 @@ pub(crate) struct RecordView {
     particles: Vec<String>,
     /// The date of birth as (year, month, day).
     pub dob: Option<(u16, u8, u8)>,
+    /// The date of birth as digits only, in every common order (`19560304`, `03041956`, ...).
+    dob_digits: Vec<Vec<u8>>,
     mrn: Vec<u8>,
     member: Vec<u8>,
     phone: Vec<u8>,
+    /// Record ids (compact, upper case) looked for when written in groups, with their label.
+    grouped: Vec<(Vec<u8>, Label)>,
     /// Drug-name phrases from the medications, as keys, sorted by first word, longest first.
     meds: Vec<Vec<String>>,
 }
@@ -67,6 +75,27 @@ fn parse_any_date(s: &str) -> Option<(u16, u8, u8)> {
     };
     ((1..=12).contains(&m) && (1..=31).contains(&d) && (1900..=2100).contains(&y))
         .then_some((y as u16, m as u8, d as u8))
+}
+
+/// The date written with digits only: year first, month first or day first, 4- or 2-digit year.
+fn dob_digit_forms((y, m, d): (u16, u8, u8)) -> Vec<Vec<u8>> {
+    let (yy, y2) = (format!("{y:04}"), format!("{:02}", y % 100));
+    let (mm, dd) = (format!("{m:02}"), format!("{d:02}"));
+    let mut out: Vec<Vec<u8>> = [
+        [&yy, &mm, &dd],
+        [&mm, &dd, &yy],
+        [&dd, &mm, &yy],
+        [&yy, &dd, &mm],
+        [&mm, &dd, &y2],
+        [&dd, &mm, &y2],
+        [&y2, &mm, &dd],
+    ]
+    .iter()
+    .map(|p| p.iter().flat_map(|s| s.bytes()).collect())
+    .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Splits a record value into word keys the way the tokenizer splits a message: runs of
@@ -146,6 +175,18 @@ impl RecordView {
         }
         let mrn = keep(compact_alnum(r.mrn.as_deref().unwrap_or("")));
         let member = keep(compact_alnum(r.member_id.as_deref().unwrap_or("")));
+        let mut grouped = Vec::new();
+        for (id, label) in [(&mrn, Label::Mrn), (&member, Label::InsuranceId)] {
+            if id.len() < 6 || id.len() > MAX_GROUPED_ID {
+                continue;
+            }
+            grouped.push((id.clone(), label));
+            // `XJH123456789` is also written without its letters: `123 456 789`.
+            let lead = id.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+            if let Some(tail) = id.get(lead..).filter(|t| lead > 0 && t.len() >= 6) {
+                grouped.push((tail.to_vec(), label));
+            }
+        }
         let dob = r.dob.as_deref().and_then(parse_any_date);
         let mut meds: Vec<Vec<String>> = r
             .medications
@@ -158,9 +199,11 @@ impl RecordView {
             name,
             particles,
             dob,
+            dob_digits: dob.map(dob_digit_forms).unwrap_or_default(),
             mrn,
             member,
             phone: keep(phone),
+            grouped,
             meds,
         }
     }
@@ -194,7 +237,10 @@ impl RecordView {
     }
 
     fn is_empty(&self) -> bool {
-        self.name.is_empty() && self.meds.is_empty()
+        self.name.is_empty()
+            && self.meds.is_empty()
+            && self.grouped.is_empty()
+            && self.dob_digits.is_empty()
     }
 
     /// Drug phrases whose first word is `first`, longest first.
@@ -370,7 +416,50 @@ fn match_med(ctx: &Ctx<'_>, rec: &RecordView, i: usize, w: &Word<'_>) -> Option<
     None
 }
 
-/// Finds the record's name parts and medications in the text.
+/// A record id written in groups from token `i` (`XJH 123 456 789`, `XJH-123-456-789`).
+fn match_grouped(ctx: &Ctx<'_>, rec: &RecordView, i: usize) -> Option<Hit> {
+    let t = ctx.tok(i)?;
+    let head = ctx.byte(t.s).to_ascii_uppercase();
+    for (id, label) in &rec.grouped {
+        if id.first() != Some(&head) {
+            continue;
+        }
+        let (mut j, mut pos) = (i, 0usize);
+        while let Some(tok) = ctx.tok(j) {
+            if !matches!(tok.kind, Kind::Word | Kind::Num | Kind::Mixed) {
+                break;
+            }
+            let part = ctx.raw(j).as_bytes();
+            let want = id.get(pos..pos + part.len());
+            if !want.is_some_and(|w| w.eq_ignore_ascii_case(part)) {
+                break;
+            }
+            pos += part.len();
+            if pos == id.len() {
+                if j == i {
+                    break; // one token: the id and number detectors read it
+                }
+                return Some(Hit {
+                    label: *label,
+                    range: t.s..tok.e,
+                    part: NamePart::Whole,
+                    first: None,
+                    next: j + 1,
+                });
+            }
+            let one_sep = ctx.tok(j + 1).is_some_and(|s| {
+                s.e == s.s + 1 && matches!(ctx.byte(s.s), b' ' | b'-' | b'.' | b'/')
+            });
+            if !one_sep {
+                break;
+            }
+            j += 2;
+        }
+    }
+    None
+}
+
+/// Finds the record's name parts, medications, grouped ids and digit-only DOB in the text.
 pub(crate) fn detect(ctx: &mut Ctx<'_>, rec: &RecordView) {
     if rec.is_empty() {
         return;
@@ -380,16 +469,25 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>, rec: &RecordView) {
     while i < ctx.toks.len() {
         let Some(t) = ctx.tok(i) else { break };
         // Inside an e-mail or URL the whole value is already hidden as one finding.
-        if !matches!(t.kind, Kind::Word | Kind::Mixed) || ctx.in_opaque(&(t.s..t.e)) {
+        if !matches!(t.kind, Kind::Word | Kind::Num | Kind::Mixed) || ctx.in_opaque(&(t.s..t.e)) {
             i += 1;
             continue;
         }
         let hit = match word(ctx, i) {
-            Some(w) if t.kind == Kind::Word => {
-                match_name(ctx, rec, i, &w).or_else(|| match_med(ctx, rec, i, &w))
-            }
-            Some(w) => match_med(ctx, rec, i, &w),
-            None => None,
+            Some(w) if t.kind == Kind::Word => match_name(ctx, rec, i, &w)
+                .or_else(|| match_med(ctx, rec, i, &w))
+                .or_else(|| match_grouped(ctx, rec, i)),
+            Some(w) => match_med(ctx, rec, i, &w).or_else(|| match_grouped(ctx, rec, i)),
+            None => match_grouped(ctx, rec, i).or_else(|| {
+                let digits = ctx.raw(i).as_bytes();
+                rec.dob_digits.iter().any(|d| d == digits).then(|| Hit {
+                    label: Label::Dob,
+                    range: t.s..t.e,
+                    part: NamePart::Whole,
+                    first: None,
+                    next: i + 1,
+                })
+            }),
         };
         match hit {
             Some(h) => {
