@@ -262,3 +262,33 @@ fn c6_record_matching_does_not_take_other_words_for_the_name() {
         "Hadda is a place; Haddadi too"
     );
 }
+
+#[test]
+fn c6_sensitive_terms_in_lower_case_spanish_dotted_or_short_form_are_hidden() {
+    let rec = record("Maria Haddad", &[]);
+    let found = leaks(
+        &rec,
+        &[
+            ("she is hiv positive", &["hiv"]),
+            ("es VIH positivo", &["vih"]),
+            ("tiene sida", &["sida"]),
+            ("diagnosed with H.I.V.", &["h.i.v"]),
+            ("diagnosed with h.i.v", &["h.i.v"]),
+            ("tiene esquizofrenia", &["esquizofrenia"]),
+            ("hep C clinic follow-up", &["hep c"]),
+            ("her PrEP refill", &["prep"]),
+            ("su insulina y metformina", &["insulina", "metformina"]),
+            ("Narcan kit included", &["narcan"]),
+            ("tiene depresion y ansiedad", &["depresion", "ansiedad"]),
+        ],
+    );
+    assert!(found.is_empty(), "{found:#?}");
+    // Short forms that are also words stay readable when they are not the term.
+    for text in [
+        "meal prep done, U.S. mail later",
+        "the A.M. delivery",
+        "E.T.A. 5 pm",
+    ] {
+        assert_eq!(driver_view(text, &rec), text);
+    }
+}
