@@ -292,3 +292,119 @@ fn c6_sensitive_terms_in_lower_case_spanish_dotted_or_short_form_are_hidden() {
         assert_eq!(driver_view(text, &rec), text);
     }
 }
+
+#[test]
+fn c9_record_matching_stays_linear_on_adversarial_repetition() {
+    let rec = OrderRecord {
+        patient_name: Some("Maria de la Haddad-Smith".into()),
+        dob: Some("1956-03-04".into()),
+        mrn: Some("MR-0048-2913".into()),
+        member_id: Some("XJH123456789".into()),
+        medications: vec!["zolvaprine-XR 10 mg (zolvaprine)".into()],
+        phone: Some("202-555-0154".into()),
+    };
+    let r = Redactor::new();
+    for unit in [
+        "Haddad-",
+        "de la ",
+        "XJH 123 456 ",
+        "1 ",
+        "zolvaprine-XR ",
+        "H\u{430}ddad ",
+        "Maria Haddad ",
+    ] {
+        let text = unit.repeat(60_000 / unit.len());
+        let started = std::time::Instant::now();
+        let f = r.scan(&text, &rec).expect("under the cap");
+        assert!(f.windows(2).all(|w| w[0].range.end <= w[1].range.start));
+        // Generous bound: a quadratic pass over 60 kB takes minutes, a linear one milliseconds.
+        assert!(started.elapsed().as_secs() < 20, "{unit:?} took too long");
+    }
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn strip_accents(s: &str) -> String {
+        s.chars()
+            .map(|c| match c {
+                'á' => 'a',
+                'é' => 'e',
+                'í' => 'i',
+                'ó' | 'ö' => 'o',
+                'ú' | 'ü' => 'u',
+                'ñ' => 'n',
+                'ł' => 'l',
+                'ż' => 'z',
+                'Ö' => 'O',
+                'Ż' => 'Z',
+                'Ł' => 'L',
+                'Á' => 'A',
+                c => c,
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn c9_any_record_and_text_never_panic_and_findings_are_well_formed(
+            text in "\\PC{0,200}",
+            name in "\\PC{0,40}",
+            med in "\\PC{0,40}",
+            id in "[A-Za-z0-9 .-]{0,20}",
+            dob in "[0-9/-]{0,12}",
+        ) {
+            let rec = OrderRecord {
+                patient_name: Some(name),
+                dob: Some(dob),
+                mrn: Some(id.clone()),
+                member_id: Some(id),
+                medications: vec![med],
+                phone: None,
+            };
+            let f = Redactor::new().scan(&text, &rec).expect("under the cap");
+            for w in f.windows(2) {
+                prop_assert!(w[0].range.end <= w[1].range.start);
+            }
+            for x in &f {
+                prop_assert!(x.range.end <= text.len());
+                prop_assert!(text.is_char_boundary(x.range.start));
+                prop_assert!(text.is_char_boundary(x.range.end));
+            }
+            let _ = render(&text, &f, Role::Driver);
+        }
+
+        #[test]
+        fn c6_a_record_surname_in_any_case_or_accent_never_reaches_the_driver(
+            given in prop::sample::select(vec!["Zoë", "José", "Łukasz", "Ana María", "Maria"]),
+            surname in prop::sample::select(vec![
+                "Öztürk", "Núñez", "Żak", "García López", "Haddad-Smith", "Vandeleur",
+            ]),
+            comma in any::<bool>(),
+            how in 0u8..4,
+            pre in prop::sample::select(vec!["", "Mrs ", "deliver to ", "for "]),
+            post in prop::sample::select(vec!["", " at the door", "'s box", ", gate 12"]),
+        ) {
+            let name = if comma {
+                format!("{}, {given}", surname.to_uppercase())
+            } else {
+                format!("{given} {surname}")
+            };
+            let rec = record(&name, &[]);
+            let written = match how {
+                0 => surname.to_owned(),
+                1 => surname.to_uppercase(),
+                2 => strip_accents(surname),
+                _ => surname.to_lowercase(),
+            };
+            let text = format!("{pre}{written}{post}");
+            let view = driver_view(&text, &rec).to_lowercase();
+            for part in written.split([' ', '-']) {
+                prop_assert!(!view.contains(&part.to_lowercase()), "{text:?} -> {view:?}");
+            }
+        }
+    }
+}
