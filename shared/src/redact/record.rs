@@ -49,7 +49,7 @@ pub(crate) struct RecordView {
     mrn: Vec<u8>,
     member: Vec<u8>,
     phone: Vec<u8>,
-    /// Record ids (compact, upper case) looked for when written in groups, with their label.
+    /// Record ids (compact, upper case) looked for in one token or in groups, with their label.
     grouped: Vec<(Vec<u8>, Label)>,
     /// Drug-name phrases from the medications, as keys, sorted by first word, longest first.
     meds: Vec<Vec<String>>,
@@ -416,7 +416,8 @@ fn match_med(ctx: &Ctx<'_>, rec: &RecordView, i: usize, w: &Word<'_>) -> Option<
     None
 }
 
-/// A record id written in groups from token `i` (`XJH 123 456 789`, `XJH-123-456-789`).
+/// A record id from token `i`, in one token or in groups (`XJH 123 456 789`, `XJH-123-456-789`,
+/// `123456789` for its digits alone).
 fn match_grouped(ctx: &Ctx<'_>, rec: &RecordView, i: usize) -> Option<Hit> {
     let t = ctx.tok(i)?;
     let head = ctx.byte(t.s).to_ascii_uppercase();
@@ -436,9 +437,6 @@ fn match_grouped(ctx: &Ctx<'_>, rec: &RecordView, i: usize) -> Option<Hit> {
             }
             pos += part.len();
             if pos == id.len() {
-                if j == i {
-                    break; // one token: the id and number detectors read it
-                }
                 return Some(Hit {
                     label: *label,
                     range: t.s..tok.e,
