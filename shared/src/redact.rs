@@ -106,6 +106,7 @@ impl Redactor {
         dates::detect_month_dates(&mut ctx, &rec);
         address::detect(&mut ctx);
         terms::detect(&mut ctx);
+        terms::detect_dotted(&mut ctx);
         names::detect(&mut ctx);
 
         Ok(scan::resolve(ctx.cands, &norm))

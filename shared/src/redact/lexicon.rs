@@ -3,8 +3,9 @@
 //! number or a capitalised word what it is.
 //!
 //! Matching rules: dictionary words are compared in lower case on whole-word boundaries;
-//! dictionary lines written entirely in capitals (abbreviations such as `HIV`, `GERD`) match only
-//! as written; multi-word entries (`insulin glargine`, `type 2 diabetes`) match token by token.
+//! dictionary lines written entirely in capitals (abbreviations such as `HIV`, `GERD`), or
+//! marked with a leading `=` (`=PrEP`), match only as written; multi-word entries
+//! (`insulin glargine`, `type 2 diabetes`) match token by token.
 
 use crate::labels::Label;
 use std::collections::{HashMap, HashSet};
@@ -381,8 +382,14 @@ impl Lexicon {
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
-                let exact = if line.chars().any(|c| c.is_alphabetic())
-                    && !line.chars().any(|c| c.is_lowercase())
+                // `=PrEP`: a mixed-case term that matches only as written.
+                let (line, as_written) = match line.strip_prefix('=') {
+                    Some(rest) => (rest.trim(), true),
+                    None => (line, false),
+                };
+                let exact = if as_written
+                    || (line.chars().any(|c| c.is_alphabetic())
+                        && !line.chars().any(|c| c.is_lowercase()))
                 {
                     Some(line.to_owned())
                 } else {
