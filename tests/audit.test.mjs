@@ -7,7 +7,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startTestServer, call, orderId, parseExport, ROOT } from './harness.mjs';
+import { startTestServer, call, orderId, parseExport, waitFor, ROOT } from './harness.mjs';
 
 let srv;
 let tok;
@@ -222,6 +222,10 @@ test('f4_a_random_sequence_of_operations_and_refusals_yields_exactly_its_events'
   };
   const names = Object.keys(members);
   const expected = [];
+  // The CLI runs above block this process for seconds; make sure the runtime answers again
+  // before the sequence starts, and show its log if it does not.
+  const up = await waitFor(async () => (await fetch(`${srv.url}/v1/health`).catch(() => null))?.ok, 30_000);
+  assert.ok(up, `runtime not answering: ${srv.logs().slice(-2000)}`);
   let r = await call(u(order), { method: 'POST', token: members['ph-1'](), body: { participants: [{ user: 'pt-1', role: 'patient' }, { user: 'dr-1', role: 'driver' }], record: {} } });
   assert.equal(r.status, 201);
   expected.push(['room_created', 'ph-1']);
