@@ -129,14 +129,7 @@ fn name_word(ctx: &Ctx<'_>, i: usize) -> bool {
     }
     let low = ctx.low(i);
     let low = low.strip_suffix("'s").unwrap_or(low);
-    !ctx.lex.is_not_name(low)
-        && !is_street_word(low)
-        && !RELATIONS.contains(&low)
-        && !TITLES.contains(&low)
-}
-
-fn is_street_word(w: &str) -> bool {
-    super::address::street_suffix(w)
+    !ctx.lex.is_name_stop(low)
 }
 
 /// Finds names.

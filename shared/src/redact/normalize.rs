@@ -80,8 +80,27 @@ pub(crate) fn normalize(text: &str) -> Normalized {
     let folded = if needs_work {
         let mut out = String::with_capacity(text.len());
         let mut map = Vec::with_capacity(text.len());
-        for (i, c) in text.char_indices() {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            // Plain ASCII runs are copied whole, each byte mapping to itself.
+            let run = bytes
+                .get(i..)
+                .unwrap_or(&[])
+                .iter()
+                .take_while(|b| b.is_ascii() && **b != b'\t' && **b != b'\r')
+                .count();
+            if run > 0 {
+                out.push_str(text.get(i..i + run).unwrap_or(""));
+                map.extend((i..i + run).map(|k| (k as u32, k as u32 + 1)));
+                i += run;
+                continue;
+            }
+            let Some(c) = text.get(i..).and_then(|r| r.chars().next()) else {
+                break;
+            };
             let span = (i as u32, (i + c.len_utf8()) as u32);
+            i += c.len_utf8();
             let emit = match fold(c) {
                 Fold::Keep => c,
                 Fold::Drop => continue,
@@ -138,6 +157,18 @@ fn digit_word(w: &str) -> Option<char> {
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(w))
         .map(|(_, d)| *d)
+}
+
+/// Appends `r` of the detection copy `n` to `out`, with its bytes' original spans to `map`.
+fn copy_span(n: &Normalized, r: Range<usize>, out: &mut String, map: &mut Vec<(u32, u32)>) {
+    let Some(piece) = n.text.get(r.clone()) else {
+        return;
+    };
+    out.push_str(piece);
+    match &n.map {
+        None => map.extend(r.map(|k| (k as u32, k as u32 + 1))),
+        Some(m) => map.extend_from_slice(m.get(r).unwrap_or(&[])),
+    }
 }
 
 /// Turns runs of four or more spelled-out digits ("nine three four oh ...") into digits, keeping
@@ -203,13 +234,7 @@ fn spell_digits(n: Normalized) -> Normalized {
         for w in words.get(a..b).unwrap_or(&[]) {
             let (s, e, d) = *w;
             // Copy everything before this word unchanged (separators included).
-            for (off, c) in n.text.get(pos..s).unwrap_or("").char_indices() {
-                let sp = orig_span(pos + off);
-                out.push(c);
-                for _ in 0..c.len_utf8() {
-                    map.push(sp);
-                }
-            }
+            copy_span(&n, pos..s, &mut out, &mut map);
             let (os, _) = orig_span(s);
             let (_, oe) = orig_span(e.saturating_sub(1));
             out.push(d);
@@ -217,13 +242,7 @@ fn spell_digits(n: Normalized) -> Normalized {
             pos = e;
         }
     }
-    for (off, c) in n.text.get(pos..).unwrap_or("").char_indices() {
-        let sp = orig_span(pos + off);
-        out.push(c);
-        for _ in 0..c.len_utf8() {
-            map.push(sp);
-        }
-    }
+    copy_span(&n, pos..n.text.len(), &mut out, &mut map);
     Normalized {
         text: out,
         map: Some(map),
