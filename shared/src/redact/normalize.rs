@@ -124,39 +124,30 @@ pub(crate) fn normalize(text: &str) -> Normalized {
     spell_digits(folded)
 }
 
-const DIGIT_WORDS: [(&str, char); 21] = [
-    ("zero", '0'),
-    ("oh", '0'),
-    ("one", '1'),
-    ("two", '2'),
-    ("three", '3'),
-    ("four", '4'),
-    ("five", '5'),
-    ("six", '6'),
-    ("seven", '7'),
-    ("eight", '8'),
-    ("nine", '9'),
-    ("cero", '0'),
-    ("uno", '1'),
-    ("dos", '2'),
-    ("tres", '3'),
-    ("cuatro", '4'),
-    ("cinco", '5'),
-    ("seis", '6'),
-    ("siete", '7'),
-    ("ocho", '8'),
-    ("nueve", '9'),
-];
-
+/// The digit a spelled-out digit word stands for (English and Spanish, any case).
 fn digit_word(w: &str) -> Option<char> {
-    let first = w.as_bytes().first()?.to_ascii_lowercase();
-    if w.len() < 2 || w.len() > 6 || !b"zotfsencud".contains(&first) {
+    let b = w.as_bytes();
+    if b.len() < 2 || b.len() > 6 {
         return None;
     }
-    DIGIT_WORDS
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(w))
-        .map(|(_, d)| *d)
+    let mut buf = [0u8; 6];
+    for (d, c) in buf.iter_mut().zip(b) {
+        *d = c.to_ascii_lowercase();
+    }
+    let d = match buf.get(..b.len())? {
+        b"zero" | b"oh" | b"cero" => '0',
+        b"one" | b"uno" => '1',
+        b"two" | b"dos" => '2',
+        b"three" | b"tres" => '3',
+        b"four" | b"cuatro" => '4',
+        b"five" | b"cinco" => '5',
+        b"six" | b"seis" => '6',
+        b"seven" | b"siete" => '7',
+        b"eight" | b"ocho" => '8',
+        b"nine" | b"nueve" => '9',
+        _ => return None,
+    };
+    Some(d)
 }
 
 /// Appends `r` of the detection copy `n` to `out`, with its bytes' original spans to `map`.
