@@ -100,6 +100,7 @@ impl Redactor {
         let mut ctx = scan::Ctx::new(&norm.text, &self.lex);
 
         web::detect(&mut ctx);
+        ctx.seal_opaque();
         record::detect(&mut ctx, &rec);
         numbers::detect_chains(&mut ctx, &rec);
         ids::detect_ids(&mut ctx, &rec);

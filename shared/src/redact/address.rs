@@ -5,7 +5,7 @@
 use super::scan::{prio, Ctx, Kind};
 use crate::labels::Label;
 
-const SUFFIXES: &[&str] = &[
+pub(crate) const SUFFIXES: &[&str] = &[
     "st",
     "street",
     "ave",
@@ -158,11 +158,10 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
 /// `Address: 19 Rue Lafayette, Paris`: after an explicit address label, a value that starts with
 /// a number runs to the end of the line or sentence (at most 100 bytes).
 fn labelled_at(ctx: &Ctx<'_>, i: usize) -> Option<(usize, usize, usize)> {
-    let t = ctx.tok(i)?;
+    let t = ctx.tok(i).filter(|t| t.kind == Kind::Num)?;
     let colon = ctx.prev(i)?;
     let label = ctx.prev(colon)?;
-    if t.kind != Kind::Num
-        || !ctx.is_sym(colon, b':')
+    if !ctx.is_sym(colon, b':')
         || !matches!(
             ctx.low(label),
             "address" | "addr" | "dirección" | "direccion" | "domicilio"

@@ -58,17 +58,20 @@ fn md(a: u32, b: u32) -> Option<MonthDay> {
 
 /// Reads a numeric date chain.
 pub(crate) fn numeric(ctx: &Ctx<'_>, c: &Chain) -> Option<DateVal> {
-    let g: Vec<&[u8]> = c
-        .groups
-        .iter()
-        .map(|r| ctx.text.as_bytes().get(r.clone()).unwrap_or(&[]))
-        .collect();
     let sep = *c.seps.first()?;
     if c.plus || c.paren || !c.seps.iter().all(|s| *s == sep) || !matches!(sep, b'/' | b'-' | b'.')
     {
         return None;
     }
-    match g.as_slice() {
+    // At most three groups make a date: read them without allocating.
+    if c.groups.len() > 3 {
+        return None;
+    }
+    let mut gs: [&[u8]; 3] = [&[]; 3];
+    for (slot, r) in gs.iter_mut().zip(&c.groups) {
+        *slot = ctx.text.as_bytes().get(r.clone()).unwrap_or(&[]);
+    }
+    match gs.get(..c.groups.len()).unwrap_or(&[]) {
         [y, m, d] if y.len() == 4 && m.len() <= 2 && d.len() <= 2 => {
             let (y, m, d) = (year(y)?, num(m)?, num(d)?);
             ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some(DateVal {

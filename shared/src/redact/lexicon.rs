@@ -359,6 +359,9 @@ pub(crate) struct Lexicon {
     not_names: FastSet<String>,
     cues: FastMap<&'static str, Cue>,
     lower_name_cues: FastSet<&'static str>,
+    /// Every word that can never be a name word: not-names, dictionary phrase heads, cues,
+    /// street suffixes, relations and titles (one lookup per candidate word).
+    name_stops: FastSet<String>,
 }
 
 fn load_words(src: &str) -> FastSet<String> {
@@ -422,6 +425,16 @@ impl Lexicon {
             .chain(super::name_words::RELATIONS)
             .copied()
             .collect();
+        let name_stops = not_names
+            .iter()
+            .map(String::as_str)
+            .chain(phrases.keys().map(String::as_str))
+            .chain(CUE_WORDS.iter().map(|(w, _)| *w))
+            .chain(super::address::SUFFIXES.iter().copied())
+            .chain(super::name_words::RELATIONS.iter().copied())
+            .chain(super::name_words::TITLES.iter().copied())
+            .map(str::to_owned)
+            .collect();
         Lexicon {
             phrases,
             first_names,
@@ -429,6 +442,7 @@ impl Lexicon {
             not_names,
             cues,
             lower_name_cues,
+            name_stops,
         }
     }
 
@@ -451,6 +465,12 @@ impl Lexicon {
     /// Whether `w` (lower case) is a word that is never a name.
     pub fn is_not_name(&self, w: &str) -> bool {
         self.not_names.contains(w) || self.phrases.contains_key(w) || self.cues.contains_key(w)
+    }
+
+    /// Whether `w` (lower case) can never be a name word: [`Lexicon::is_not_name`], a street
+    /// suffix, a relation or a title.
+    pub fn is_name_stop(&self, w: &str) -> bool {
+        self.name_stops.contains(w)
     }
 
     /// Whether a lower-case name may follow the word `w` (`is`, `soy`, `hi`, `sister`).

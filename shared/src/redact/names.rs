@@ -129,14 +129,7 @@ fn name_word(ctx: &Ctx<'_>, i: usize) -> bool {
     }
     let low = ctx.low(i);
     let low = low.strip_suffix("'s").unwrap_or(low);
-    !ctx.lex.is_not_name(low)
-        && !is_street_word(low)
-        && !RELATIONS.contains(&low)
-        && !TITLES.contains(&low)
-}
-
-fn is_street_word(w: &str) -> bool {
-    super::address::street_suffix(w)
+    !ctx.lex.is_name_stop(low)
 }
 
 /// Finds names.
@@ -173,17 +166,19 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
         }
         // Extend over following name words joined by one space, a hyphen (`Smith-Jones`) or a
         // particle (`de la Cruz`, `van der Berg`).
-        let mut toks = vec![i];
+        // The name's tokens (at most five), without allocating.
+        let mut toks = [i; 5];
+        let mut n_toks = 1usize;
         let mut j = i;
         let mut hyphen_first = false;
-        while toks.len() < 5 {
+        while n_toks < 5 {
             if ctx.low(j).ends_with("'s") {
                 break;
             }
             let Some(k) = next_name_token(ctx, j, any_case) else {
                 break;
             };
-            if k == j + 2 && ctx.is_sym(j + 1, b'-') && toks.len() == 1 {
+            if k == j + 2 && ctx.is_sym(j + 1, b'-') && n_toks == 1 {
                 hyphen_first = true;
             }
             let kr = ctx.raw(k);
@@ -200,9 +195,13 @@ pub(crate) fn detect(ctx: &mut Ctx<'_>) {
             if !ok {
                 break;
             }
-            toks.push(k);
+            if let Some(slot) = toks.get_mut(n_toks) {
+                *slot = k;
+            }
+            n_toks += 1;
             j = k;
         }
+        let toks = toks.get(..n_toks).unwrap_or(&[]);
         let multi = toks.len() > 1;
         let accept = match cue {
             CueKind::Staff => false,

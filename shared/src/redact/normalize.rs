@@ -80,8 +80,27 @@ pub(crate) fn normalize(text: &str) -> Normalized {
     let folded = if needs_work {
         let mut out = String::with_capacity(text.len());
         let mut map = Vec::with_capacity(text.len());
-        for (i, c) in text.char_indices() {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            // Plain ASCII runs are copied whole, each byte mapping to itself.
+            let run = bytes
+                .get(i..)
+                .unwrap_or(&[])
+                .iter()
+                .take_while(|b| b.is_ascii() && **b != b'\t' && **b != b'\r')
+                .count();
+            if run > 0 {
+                out.push_str(text.get(i..i + run).unwrap_or(""));
+                map.extend((i..i + run).map(|k| (k as u32, k as u32 + 1)));
+                i += run;
+                continue;
+            }
+            let Some(c) = text.get(i..).and_then(|r| r.chars().next()) else {
+                break;
+            };
             let span = (i as u32, (i + c.len_utf8()) as u32);
+            i += c.len_utf8();
             let emit = match fold(c) {
                 Fold::Keep => c,
                 Fold::Drop => continue,
@@ -105,39 +124,42 @@ pub(crate) fn normalize(text: &str) -> Normalized {
     spell_digits(folded)
 }
 
-const DIGIT_WORDS: [(&str, char); 21] = [
-    ("zero", '0'),
-    ("oh", '0'),
-    ("one", '1'),
-    ("two", '2'),
-    ("three", '3'),
-    ("four", '4'),
-    ("five", '5'),
-    ("six", '6'),
-    ("seven", '7'),
-    ("eight", '8'),
-    ("nine", '9'),
-    ("cero", '0'),
-    ("uno", '1'),
-    ("dos", '2'),
-    ("tres", '3'),
-    ("cuatro", '4'),
-    ("cinco", '5'),
-    ("seis", '6'),
-    ("siete", '7'),
-    ("ocho", '8'),
-    ("nueve", '9'),
-];
-
+/// The digit a spelled-out digit word stands for (English and Spanish, any case).
 fn digit_word(w: &str) -> Option<char> {
-    let first = w.as_bytes().first()?.to_ascii_lowercase();
-    if w.len() < 2 || w.len() > 6 || !b"zotfsencud".contains(&first) {
+    let b = w.as_bytes();
+    if b.len() < 2 || b.len() > 6 {
         return None;
     }
-    DIGIT_WORDS
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(w))
-        .map(|(_, d)| *d)
+    let mut buf = [0u8; 6];
+    for (d, c) in buf.iter_mut().zip(b) {
+        *d = c.to_ascii_lowercase();
+    }
+    let d = match buf.get(..b.len())? {
+        b"zero" | b"oh" | b"cero" => '0',
+        b"one" | b"uno" => '1',
+        b"two" | b"dos" => '2',
+        b"three" | b"tres" => '3',
+        b"four" | b"cuatro" => '4',
+        b"five" | b"cinco" => '5',
+        b"six" | b"seis" => '6',
+        b"seven" | b"siete" => '7',
+        b"eight" | b"ocho" => '8',
+        b"nine" | b"nueve" => '9',
+        _ => return None,
+    };
+    Some(d)
+}
+
+/// Appends `r` of the detection copy `n` to `out`, with its bytes' original spans to `map`.
+fn copy_span(n: &Normalized, r: Range<usize>, out: &mut String, map: &mut Vec<(u32, u32)>) {
+    let Some(piece) = n.text.get(r.clone()) else {
+        return;
+    };
+    out.push_str(piece);
+    match &n.map {
+        None => map.extend(r.map(|k| (k as u32, k as u32 + 1))),
+        Some(m) => map.extend_from_slice(m.get(r).unwrap_or(&[])),
+    }
 }
 
 /// Turns runs of four or more spelled-out digits ("nine three four oh ...") into digits, keeping
@@ -203,13 +225,7 @@ fn spell_digits(n: Normalized) -> Normalized {
         for w in words.get(a..b).unwrap_or(&[]) {
             let (s, e, d) = *w;
             // Copy everything before this word unchanged (separators included).
-            for (off, c) in n.text.get(pos..s).unwrap_or("").char_indices() {
-                let sp = orig_span(pos + off);
-                out.push(c);
-                for _ in 0..c.len_utf8() {
-                    map.push(sp);
-                }
-            }
+            copy_span(&n, pos..s, &mut out, &mut map);
             let (os, _) = orig_span(s);
             let (_, oe) = orig_span(e.saturating_sub(1));
             out.push(d);
@@ -217,13 +233,7 @@ fn spell_digits(n: Normalized) -> Normalized {
             pos = e;
         }
     }
-    for (off, c) in n.text.get(pos..).unwrap_or("").char_indices() {
-        let sp = orig_span(pos + off);
-        out.push(c);
-        for _ in 0..c.len_utf8() {
-            map.push(sp);
-        }
-    }
+    copy_span(&n, pos..n.text.len(), &mut out, &mut map);
     Normalized {
         text: out,
         map: Some(map),

@@ -49,9 +49,10 @@ pub(crate) fn chain_at(ctx: &Ctx<'_>, start: usize) -> Chain {
         paren = true;
         s = start - 1;
     }
-    let mut groups = Vec::new();
-    let mut seps = Vec::new();
-    let mut digits = Vec::new();
+    // Sized for the common chain (phone, SSN, card) so that pushes do not reallocate.
+    let mut groups = Vec::with_capacity(8);
+    let mut seps = Vec::with_capacity(8);
+    let mut digits = Vec::with_capacity(MAX_CHAIN_DIGITS + 1);
     let mut pos = start;
     let mut open_paren = paren;
     loop {

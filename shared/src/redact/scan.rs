@@ -67,32 +67,52 @@ pub(crate) struct Ctx<'a> {
     pub opaque: Vec<Range<usize>>,
 }
 
+/// The character starting at byte `i` of `text` (ASCII without decoding).
+fn char_at(text: &str, i: usize) -> Option<char> {
+    match text.as_bytes().get(i) {
+        Some(b) if b.is_ascii() => Some(char::from(*b)),
+        Some(_) => text.get(i..).and_then(|r| r.chars().next()),
+        None => None,
+    }
+}
+
 fn tokenize(text: &str) -> Vec<Tok> {
     let mut toks = Vec::with_capacity(text.len() / 3 + 4);
-    let mut it = text.char_indices().peekable();
-    while let Some((i, c)) = it.next() {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(c) = char_at(text, i) {
         if c.is_alphanumeric() {
             let (mut alpha, mut digit) = (c.is_alphabetic(), c.is_ascii_digit());
             let mut other = !alpha && !digit;
-            let mut e = i + c.len_utf8();
-            while let Some(&(j, d)) = it.peek() {
+            let s = i;
+            i += c.len_utf8();
+            loop {
+                // ASCII letters and digits: no decoding.
+                match bytes.get(i) {
+                    Some(b) if b.is_ascii_alphabetic() => {
+                        alpha = true;
+                        i += 1;
+                        continue;
+                    }
+                    Some(b) if b.is_ascii_digit() => {
+                        digit = true;
+                        i += 1;
+                        continue;
+                    }
+                    _ => {}
+                }
+                let Some(d) = char_at(text, i) else { break };
                 if d.is_alphanumeric() {
                     alpha |= d.is_alphabetic();
                     digit |= d.is_ascii_digit();
                     other |= !d.is_alphabetic() && !d.is_ascii_digit();
-                    e = j + d.len_utf8();
-                    it.next();
+                    i += d.len_utf8();
                 } else if d == '\'' && alpha && !digit {
                     // An inner apostrophe (O'Neill, Nina's) when a letter follows.
-                    let next_is_letter = text
-                        .get(j + 1..)
-                        .and_then(|r| r.chars().next())
-                        .is_some_and(char::is_alphabetic);
-                    if !next_is_letter {
+                    if !char_at(text, i + 1).is_some_and(char::is_alphabetic) {
                         break;
                     }
-                    e = j + 1;
-                    it.next();
+                    i += 1;
                 } else {
                     break;
                 }
@@ -104,30 +124,26 @@ fn tokenize(text: &str) -> Vec<Tok> {
             } else {
                 Kind::Mixed
             };
-            toks.push(Tok { s: i, e, kind });
+            toks.push(Tok { s, e: i, kind });
         } else if c == ' ' {
-            let mut e = i + 1;
-            while let Some(&(j, ' ')) = it.peek() {
-                e = j + 1;
-                it.next();
+            let s = i;
+            while bytes.get(i) == Some(&b' ') {
+                i += 1;
             }
             toks.push(Tok {
-                s: i,
-                e,
+                s,
+                e: i,
                 kind: Kind::Space,
             });
-        } else if c == '\n' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}' {
-            toks.push(Tok {
-                s: i,
-                e: i + c.len_utf8(),
-                kind: Kind::Newline,
-            });
         } else {
-            toks.push(Tok {
-                s: i,
-                e: i + c.len_utf8(),
-                kind: Kind::Sym,
-            });
+            let kind = if c == '\n' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}' {
+                Kind::Newline
+            } else {
+                Kind::Sym
+            };
+            let s = i;
+            i += c.len_utf8();
+            toks.push(Tok { s, e: i, kind });
         }
     }
     toks
@@ -301,11 +317,27 @@ impl<'a> Ctx<'a> {
         None
     }
 
-    /// Whether `pos` lies inside an opaque region (URL, e-mail, blob).
+    /// Sorts and merges the opaque regions, so that [`Ctx::in_opaque`] is a binary search.
+    /// Called once the web detectors (the only ones that add regions) have run.
+    pub fn seal_opaque(&mut self) {
+        self.opaque.sort_by_key(|o| o.start);
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(self.opaque.len());
+        for o in self.opaque.drain(..) {
+            match merged.last_mut() {
+                Some(last) if o.start < last.end => last.end = last.end.max(o.end),
+                _ => merged.push(o),
+            }
+        }
+        self.opaque = merged;
+    }
+
+    /// Whether `r` overlaps an opaque region (URL, e-mail, blob). Expects
+    /// [`Ctx::seal_opaque`] to have run (regions sorted and disjoint).
     pub fn in_opaque(&self, r: &Range<usize>) -> bool {
+        let k = self.opaque.partition_point(|o| o.end <= r.start);
         self.opaque
-            .iter()
-            .any(|o| o.start < r.end && r.start < o.end)
+            .get(k)
+            .is_some_and(|o| o.start < r.end && r.start < o.end)
     }
 
     /// Adds a candidate.

@@ -264,7 +264,12 @@ fn detect_ips(ctx: &mut Ctx<'_>) {
             0
         };
         if !c.is_ascii_hexdigit() || prev.is_ascii_alphanumeric() || prev == b'.' || prev == b':' {
+            // No address starts inside an alphanumeric run: skip the rest of it.
+            let in_run = c.is_ascii_alphanumeric();
             i += 1;
+            while in_run && b.get(i).is_some_and(u8::is_ascii_alphanumeric) {
+                i += 1;
+            }
             continue;
         }
         let mut e = i;
@@ -333,6 +338,17 @@ fn mark_blobs(ctx: &mut Ctx<'_>) {
             continue;
         }
         let s = i;
+        let run = b
+            .get(s..)
+            .unwrap_or(&[])
+            .iter()
+            .take_while(|c| !c.is_ascii_whitespace())
+            .count();
+        if run < 24 {
+            // Too short for a blob: no need to classify its bytes.
+            i = s + run;
+            continue;
+        }
         let (mut letters, mut digits, mut others) = (0, 0, 0);
         while let Some(&c) = b.get(i) {
             if c.is_ascii_whitespace() {
