@@ -197,27 +197,18 @@ async fn dispatch(
     let now = Date::now().as_millis();
     let is_live = route.op == "live";
     let token = token_of(&req, is_live);
-    let principal = match token {
-        Some(t) => match cfg.verifier.verify(&t, now) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                audit_refusal(
-                    env,
-                    AuditAction::TokenRefused,
-                    None,
-                    ip,
-                    None,
-                    "UNAUTHENTICATED",
-                )
-                .await;
-                return (
-                    template,
-                    Err(ApiError::because(ErrorCode::Unauthenticated, e.as_str())),
-                );
-            }
-        },
-        None if is_live => None,
-        None => {
+    let verified = match token {
+        Some(t) => cfg
+            .verifier
+            .verify(&t, now)
+            .map(Some)
+            .map_err(|e| e.as_str()),
+        None if is_live => Ok(None),
+        None => Err("missing_token"),
+    };
+    let principal = match verified {
+        Ok(p) => p,
+        Err(reason) => {
             audit_refusal(
                 env,
                 AuditAction::TokenRefused,
@@ -229,10 +220,7 @@ async fn dispatch(
             .await;
             return (
                 template,
-                Err(ApiError::because(
-                    ErrorCode::Unauthenticated,
-                    "missing_token",
-                )),
+                Err(ApiError::because(ErrorCode::Unauthenticated, reason)),
             );
         }
     };
