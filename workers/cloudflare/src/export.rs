@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::room_do::ChatRoom;
-use crate::seams::{RoomSealer, Scanner};
+use crate::seams::RoomSealer;
 use rxroom_core::audit::{
     decode_segment, segment_prefix, AuditAction, AuditEvent, ExportHeader, ExportLine,
     ExportMessage, ExportTrailer, EXPORT_FORMAT,
@@ -13,9 +13,7 @@ use rxroom_core::claims::Scope;
 use rxroom_core::ids::OrderId;
 use rxroom_core::policy::{self, Action};
 use rxroom_core::room::{ArchiveDoc, ArchivedMessage};
-use rxroom_core::room::{
-    Caller, Room, RoomError, RoomStore, SealKind, Sealer, StoreError, OUTCOME_OK,
-};
+use rxroom_core::room::{Caller, RoomError, RoomStore, SealKind, Sealer, StoreError, OUTCOME_OK};
 
 fn unavailable<E>(_: E) -> RoomError {
     RoomError::Store(StoreError::Unavailable)
@@ -107,17 +105,7 @@ pub async fn export_order(
         let doc: ArchiveDoc = serde_json::from_slice(&plain).map_err(|_| RoomError::Encoding)?;
         messages.extend(doc.messages);
     } else if store.meta()?.is_some() {
-        let scanner = Scanner {
-            redactor: &cfg.redactor,
-            policy: &cfg.ingest,
-        };
-        let sealer = RoomSealer {
-            keyring: &cfg.keyring,
-            region: cfg.region,
-            order,
-        };
-        let r = Room::new(&mut store, &scanner, &sealer, &cfg.room);
-        messages.extend(r.full_messages()?);
+        messages.extend(room.with_room(cfg, order, now, |r| r.full_messages())?);
     }
 
     // 5. Header, events, messages, trailer.

@@ -73,7 +73,7 @@ impl ChatRoom {
     }
 
     /// Runs `f` over the room's store with the real scanner and sealer.
-    fn with_room<T>(
+    pub(crate) fn with_room<T>(
         &self,
         cfg: &Config,
         order: &OrderId,
